@@ -57,4 +57,5 @@ def main(argv: list[str] | None = None):
     if not argv or argv[0] not in GROUPS:
         build_parser().parse_args(argv[:1] or ["--help"])
     args = vars(build_parser(argv[0]).parse_args(argv[1:]))
-    return args.pop("_fn")(**args)
+    args.pop("_fn")(**args)
+    return 0  # the console script exits with this; a command's Python return value is for notebook callers

@@ -66,7 +66,7 @@ class Run:
                  wandb_mode: str | None = None, project: str = "tinyhelen"):
         self.experiment, self.config = experiment, _jsonable(config or {})
         self.run_id = run_id or dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        self.dir = Path(root or repo_root() / "runs") / experiment / self.run_id
+        self.dir = Path(root or os.environ.get("TINYHELEN_RUNS") or repo_root() / "runs") / experiment / self.run_id
         self.dir.mkdir(parents=True, exist_ok=True)
         self.resumed = (self.dir / "meta.json").exists()
         if self.resumed:
