@@ -122,10 +122,9 @@ def normalise(genre: str, version: str, rec, path: Path, line: int) -> tuple[str
         return str(f("idx")), f("textbook" if version == "ori" else "text"), str(rec["idx"])
     if genre == "code":
         return str(f("idx")), TEMPLATES["code"].format(prompt=f("prompt"), response=f("response")), str(rec["idx"])
-    if genre == "math":
+    if genre == "math":  # problem_idx repeats across different problems; the content hash does not
         hints = f("hints")
-        return (str(f("problem_idx")), TEMPLATES["math"].format(prompt=f("problem"), response="\n".join(hints)),
-                str(rec["problem_idx"]))
+        return f("hash"), TEMPLATES["math"].format(prompt=f("problem"), response="\n".join(hints)), rec["hash"]
     if genre == "instruction":  # Alpaca fields; the leaner rewrite keeps the same three
         prompt = f("instruction") + (f"\n{rec['input']}" if rec.get("input") else "")
         rid = str(rec.get("idx", rec.get("hash", line)))
@@ -287,7 +286,7 @@ def download(root: str | os.PathLike, versions=VERSIONS, sizes=SIZES, splits=SPL
         snapshot_download(repo_id=repo_id, repo_type="dataset", revision=revision, allow_patterns=patterns,
                           local_dir=root / "tinyhelen", etag_timeout=10)
     except Exception as e:  # network, auth and missing-repo errors all end here
-        raise RuntimeError(
+        raise ConnectionError(
             f"could not download {repo_id} from the Hugging Face Hub: {type(e).__name__}: {str(e).splitlines()[0]}\n"
             f"Check the network (or HF_ENDPOINT / HF_TOKEN), or copy the data by hand into {root / 'tinyhelen'} "
             "and set TINYHELEN_DATA to that root. The embedded sample works with no download.") from e

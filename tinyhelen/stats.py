@@ -94,6 +94,7 @@ def plot_stats(df: pd.DataFrame, path: str | os.PathLike | None = None):
         ax.set(title=title, xlabel="", ylabel="")
         ax.tick_params(axis="x", rotation=30)
     axes[0].set_yscale("log")
+    axes[0].set_ylim(top=df["types"].max() * 2.5)  # room for the ratio labels
     ratios = df[df.version == "ori"].set_index("genre")["types_ratio"]
     for x, g in enumerate(order):  # the headline number, where the eye already is
         axes[0].annotate(f"{ratios[g]:.1f}×", (x, df[(df.genre == g)]["types"].max()), xytext=(0, 4),
