@@ -118,8 +118,6 @@ def _child(program: str, lim: Limits, uid: int | None, folder: str, wfd: int, no
         os.chdir(folder)
         _preimport(program)
         if uid is not None:
-            if _libc.unshare(_CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET) failed")
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
@@ -237,6 +235,9 @@ def zygote_main() -> None:
     "The zygote loop: JSON job lines in, JSON verdict lines out."
     for name in PREIMPORT:
         __import__(name)
+    if os.geteuid() == 0:  # one empty network namespace for the zygote, inherited by every child: no per-program cost
+        if _libc.unshare(_CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET) failed")
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing but verdicts on the protocol stream
     for line in sys.stdin:
