@@ -218,7 +218,8 @@ def _to_myst(nb, page: str, names: set[str], base: str):
                 if md.strip(): out.append(v4.new_markdown_cell(_rewrite_links(md, page, names, base)))
                 continue
             if not src and not outputs: continue
-            tags = (["remove-input"] if not echo else []) + (["remove-output"] if _is_false(d, "output:") else [])
+            tags = [t for t in c.metadata.get("tags", []) if t != "export"]  # the author's own (e.g. papermill's)
+            tags += (["remove-input"] if not echo else []) + (["remove-output"] if _is_false(d, "output:") else [])
             if d.get("code-fold:", ["false"])[0].lower() in ("true", "show"): tags.append("hide-input")
             if d.keys() & {"export", "exporti", "exports"}: tags.append("export")  # styled as nbdev's "Exported source"
             cell = v4.new_code_cell(src, outputs=[nbformat.from_dict(o) for o in outputs])
@@ -252,12 +253,13 @@ def process_notebook(src: str, dst: str, page: str, names: list[str], execute: b
     import nbformat
     from execnb.nbio import read_nb
 
-    t0, src, cwd = time.time(), Path(src), os.getcwd()
+    t0, src, cwd, main = time.time(), Path(src), os.getcwd(), sys.modules["__main__"]
     os.chdir(src.parent)  # as nbdev_test: a notebook runs from its folder
     try:
         res = render(_execute(src) if execute else read_nb(src), page, set(names))
     finally:
         os.chdir(cwd)
+        sys.modules["__main__"] = main  # IPython's shell replaces it; this worker's next task is looked up there
     _write_if_changed(Path(dst), nbformat.writes(res) + "\n")
     return f"{src.name}: {time.time() - t0:.1f} s"
 
@@ -312,7 +314,8 @@ def _toctrees(names: dict[Path, str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def build(out: Path, work: Path, execute: bool = False, jobs: int = 2, strict: bool = False, quiet: bool = False) -> Path:
+def build(out: Path, work: Path, execute: bool = False, jobs: int = 2, strict: bool = False, quiet: bool = False,
+          verbose: bool = False) -> Path:
     "Build the site into `out`; staged sources and Sphinx caches go to `work`. Returns out/index.html."
     import configparser
     from concurrent.futures import ProcessPoolExecutor
@@ -353,7 +356,7 @@ def build(out: Path, work: Path, execute: bool = False, jobs: int = 2, strict: b
     myst_nb.sphinx_ext.OUTPUT_FOLDER = str(work / "jupyter_execute")
     args = ["-b", "html", "-c", str(DOCS), "-d", str(work / "doctrees"), "-j", "1",
             "-D", f"nb_execution_cache_path={work / 'jupyter_cache'}", str(src), str(out)]
-    if quiet: args.insert(0, "-q")
+    if not verbose: args.insert(0, "-q")  # Sphinx's progress lines only with --verbose; warnings always
     if strict: args[:0] = ["-W", "--keep-going"]
     rc = build_main(args)
     if rc: raise SystemExit(f"sphinx-build failed (exit {rc})")
@@ -376,10 +379,11 @@ def main(argv=None):
     p.add_argument("--jobs", type=int, default=2, help="notebooks processed in parallel (default: 2)")
     p.add_argument("--strict", action="store_true", help="turn Sphinx warnings into errors")
     p.add_argument("--quiet", action="store_true", help="print only warnings and errors")
+    p.add_argument("--verbose", action="store_true", help="show Sphinx's own progress output")
     a = p.parse_args(argv)
     out = a.out.resolve()
     work = (a.work or out.parent / f".docs-work-{out.name}").resolve()
-    build(out, work, execute=a.execute, jobs=a.jobs, strict=a.strict, quiet=a.quiet)
+    build(out, work, execute=a.execute, jobs=a.jobs, strict=a.strict, quiet=a.quiet, verbose=a.verbose)
 
 
 if __name__ == "__main__":

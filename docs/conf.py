@@ -1,6 +1,7 @@
 # Sphinx config of the docs site; docs/build.py stages the pages and runs Sphinx with it.
 # Everything here works offline: no theme, font or script is fetched at build or view time.
 import configparser
+import importlib.util
 from pathlib import Path
 
 _ini = configparser.ConfigParser()
@@ -13,11 +14,10 @@ copyright = _s.get("copyright", "").replace("%(author)s", author)
 release = version = _s.get("version", "")
 
 extensions = ["myst_nb", "sphinx_copybutton", "sphinx_design"]
-try:  # MathJax bundled in a PyPI package: math renders with no network (else from the CDN when online)
-    import sphinx_mathjax_offline  # noqa: F401
+# MathJax from a PyPI package (its import name has dashes): math renders with no network. Without it,
+# Sphinx loads MathJax from a CDN, so math shows only when the reader is online.
+if importlib.util.find_spec("sphinx-mathjax-offline"):
     extensions.append("sphinx-mathjax-offline")
-except ImportError:
-    pass
 
 root_doc = "index"
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]

@@ -105,3 +105,18 @@ def test_directives_become_cell_tags(monkeypatch):
     tags, outs = by_src["assert twice(2) == 4"]
     assert tags == [] and [o["text"] for o in outs] == ["stored\n"]  # stored output kept, test cell not re-run
     assert all(set(c.metadata) <= {"tags"} for c in page.cells)
+
+
+def test_every_notebook_gets_a_page_in_number_order(tmp_path):
+    build = _build_module()
+    for rel in ["10_train.ipynb", "2_data.ipynb", "99_cli.ipynb", "notes.ipynb", "experiments/02_b.ipynb",
+                "experiments/01_a.ipynb", ".ipynb_checkpoints/2_data-checkpoint.ipynb", "_proc/2_data.ipynb"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("{}")
+    rels = build.notebooks(tmp_path)
+    assert [r.as_posix() for r in rels] == ["2_data.ipynb", "10_train.ipynb", "99_cli.ipynb", "notes.ipynb",
+                                            "experiments/01_a.ipynb", "experiments/02_b.ipynb"]
+    names = build.page_names(rels)
+    assert names[Path("2_data.ipynb")] == "data" and names[Path("experiments/01_a.ipynb")] == "experiments/a"
+    toc = build._toctrees(names)
+    assert toc.index(":caption: Notebooks") < toc.index("data") < toc.index("train") < toc.index(":caption: Experiments")
