@@ -32,7 +32,6 @@ DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
 DEFAULT_OUT = DOCS / "_build" / "html"
 
-# cells whose source a site shows but does not run: nbdev's test flags, `eval: false`
 _re_num = re.compile(r"^(\d+)")
 _re_nbdev_prefix = re.compile(r"^\d+[a-zA-Z0-9]*_")  # what nbdev strips from page names (00_core -> core)
 _re_directive = re.compile(r"^\s*#\s*\|")
@@ -60,7 +59,7 @@ def order_key(rel: Path):
 def page_names(rels: list[Path]) -> dict[Path, str]:
     "Page name (no suffix) per notebook: nbdev's own naming (`00_core` -> `core`), unless two collide."
     short = {rel: (rel.parent / _re_nbdev_prefix.sub("", rel.stem.lower())).as_posix() for rel in rels}
-    taken = [n for n in short.values()]
+    taken = list(short.values())
     names = {}
     for rel, name in short.items():
         clash = taken.count(name) > 1 or name == "index"  # index is the home page (README)
@@ -174,7 +173,7 @@ def _strip_directives(src: str) -> str:
 
 def _source_directives(cell) -> dict:
     from nbdev.process import extract_directives
-    return extract_directives(cell, remove=False)  # reads, changes nothing if cell.cell_type == "code" else {}
+    return extract_directives(cell, remove=False) if cell.cell_type == "code" else {}  # reads, changes nothing
 
 
 def _is_false(d: dict, key: str) -> bool: return [a.lower() for a in d.get(key, [])] == ["false"]
@@ -275,11 +274,11 @@ def _write_if_changed(path: Path, text: str):
         path.write_text(text, encoding="utf-8")
 
 
-def _readme_page(readme: Path, src: Path, names: dict[Path, str], title: str) -> str:
+def _readme_page(readme: Path, src: Path, nbs: Path, names: dict[Path, str], title: str) -> str:
     """README.md as a MyST page: links to notebooks go to their pages, images are copied in, links to
     other repository files stay text (the site has no copy of them)."""
     text = readme.read_text(encoding="utf-8") if readme.exists() else ""
-    by_path = {(Path("nbs") / rel).as_posix(): name for rel, name in names.items()}
+    by_path = {(nbs.relative_to(REPO) / rel).as_posix(): name for rel, name in names.items()}
 
     def link(m):
         bang, label, target = m.group(1), m.group(2), m.group(3)
@@ -323,7 +322,7 @@ def build(out: Path, work: Path, execute: bool = False, jobs: int = 2, strict: b
 
     t0 = time.time()
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
-    cfg = configparser.ConfigParser(interpolation=configparser.ExtendedInterpolation())
+    cfg = configparser.ConfigParser()  # settings.ini uses %(name)s interpolation, as nbdev reads it
     cfg.read(REPO / "settings.ini")
     title = cfg.get("DEFAULT", "title", fallback="tinyhelen")
     nbs = REPO / cfg.get("DEFAULT", "nbs_path", fallback="nbs")
@@ -348,7 +347,7 @@ def build(out: Path, work: Path, execute: bool = False, jobs: int = 2, strict: b
         for f in futs: say("  processed", f.result())
     t1 = time.time()
 
-    _write_if_changed(src / "index.md", _readme_page(REPO / "README.md", src, names, title) + _toctrees(names))
+    _write_if_changed(src / "index.md", _readme_page(REPO / "README.md", src, nbs, names, title) + _toctrees(names))
 
     from sphinx.cmd.build import build_main
     import myst_nb.sphinx_ext

@@ -37,7 +37,7 @@ html_theme_options = {
     "home_page_in_toc": True,
     "show_navbar_depth": 1,
     "show_toc_level": 2,
-    "use_download_button": True,
+    "use_download_button": False,  # it would offer the staged (processed) notebook, not the one in nbs/
     "use_fullscreen_button": False,
     "navigation_with_keys": False,
     "navbar_persistent": [],  # the sidebar has the search box; no second one in a header bar
