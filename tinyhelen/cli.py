@@ -19,6 +19,7 @@ __all__ = ['GROUPS', 'subcommands', 'command', 'build_parser', 'main']
 GROUPS: dict[str, tuple[str, list[str]]] = {
     # group: (one-line help, modules that add commands to it)
     "data": ("inspect, summarise and download the corpora", ["tinyhelen.data", "tinyhelen.stats"]),
+    "sweep": ("run grids of experiment notebooks with papermill; collect their results", ["tinyhelen.sweep"]),
 }
 
 
