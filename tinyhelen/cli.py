@@ -16,7 +16,7 @@ __all__ = ['GROUPS', 'subcommands', 'command', 'build_parser', 'main']
 # %% ../nbs/99_cli.ipynb
 GROUPS: dict[str, tuple[str, list[str]]] = {
     # group: (one-line help, modules that add commands to it)
-    "data": ("inspect, summarise and download the corpora", ["tinyhelen.data", "tinyhelen.stats"]),
+    "data": ("inspect, summarise and download the corpora", ["tinyhelen.data", "tinyhelen.stats", "tinyhelen.code_data"]),
 }
 
 
