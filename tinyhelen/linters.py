@@ -18,8 +18,8 @@ import pyflakes.checker
 import pyflakes.messages as pm
 
 # %% auto 0
-__all__ = ['PAPER_WARNINGS', 'PYLINT_ARGS', 'LintError', 'counts_as_error', 'syntax_error_line', 'PylintLinter', 'FastLinter',
-           'get_linter']
+__all__ = ['PAPER_WARNINGS', 'PYLINT_ARGS', 'LintError', 'counts_as_error', 'syntax_error_line', 'PylintLinter',
+           'statement_depths', 'FastLinter', 'get_linter']
 
 # %% ../nbs/03a_linters.ipynb
 @dataclass(frozen=True)
@@ -111,16 +111,49 @@ if hasattr(ast, "TryStar"):
     _BLOCKS += (ast.TryStar,)
 
 
-def _indent_errors(source: str, tree: ast.Module) -> list[LintError]:
-    "W0311 on statement lines whose indentation is not a multiple of four spaces."
-    lines, out = source.splitlines(), []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.stmt) and node.col_offset:
-            ind = lines[node.lineno - 1][:node.col_offset]
-            if ind.strip(" ") == "" and len(ind) % 4 == 0:
+def statement_depths(tree: ast.Module, lines: list[str]):
+    "(statement, nesting depth) for every statement, depth = enclosing blocks (match cases count one more)."
+    stack = [(s, 0) for s in tree.body]
+    while stack:
+        s, d = stack.pop()
+        yield s, d
+        for field in ("body", "orelse", "finalbody"):
+            blk = getattr(s, field, None)
+            if not isinstance(blk, list):
                 continue
-            if ind.strip() == "":  # not just a continuation like `x = 1; y = 2`
-                out.append(LintError(node.lineno, "W0311", "Bad indentation"))
+            if field == "orelse" and len(blk) == 1 and isinstance(blk[0], ast.If) and \
+                    lines[blk[0].lineno - 1].lstrip().startswith("elif"):
+                stack.append((blk[0], d))  # `elif`: same depth as its `if`
+                continue
+            stack.extend((c, d + 1) for c in blk if isinstance(c, ast.stmt))
+        for h in getattr(s, "handlers", []):
+            stack.extend((c, d + 1) for c in h.body)
+        for c in getattr(s, "cases", []):
+            stack.extend((x, d + 2) for x in c.body)
+
+
+def _indent_errors(source: str, tree: ast.Module) -> list[LintError]:
+    "W0311 as pylint reports it: a line starting a statement not indented by four spaces per enclosing block."
+    lines, out = source.split("\n"), []
+    for node, depth in statement_depths(tree, lines):
+        ind = lines[node.lineno - 1][:node.col_offset]
+        if ind.strip():
+            continue  # not first on its line (`a = 1; b = 2`)
+        if ind != "    " * depth:
+            out.append(LintError(node.lineno, "W0311", f"Bad indentation. Found {ind!r}, expected {4 * depth} spaces"))
+        for h in getattr(node, "handlers", []):  # `except` lines
+            if lines[h.lineno - 1][:h.col_offset] != "    " * depth:
+                out.append(LintError(h.lineno, "W0311", "Bad indentation of an except clause"))
+        for field in ("orelse", "finalbody"):  # `else:` / `finally:` lines
+            blk = getattr(node, field, None)
+            if not blk or not isinstance(blk, list) or lines[blk[0].lineno - 1].lstrip().startswith("elif"):
+                continue
+            k = blk[0].lineno - 2
+            while k > node.lineno - 1 and not lines[k].lstrip().startswith(("else", "finally")):
+                k -= 1
+            head = lines[k]
+            if head[:len(head) - len(head.lstrip())] != "    " * depth:
+                out.append(LintError(k + 1, "W0311", f"Bad indentation of an {field} clause"))
     return out
 
 
@@ -217,11 +250,20 @@ class _Extra(ast.NodeVisitor):
                 if not any(isinstance(p, (ast.For, ast.While, ast.AsyncFor)) for p in path):
                     self._err(node, "E0601", f"Using variable {name!r} before assignment")
                 continue
-            if any(isinstance(p, (ast.For, ast.While, ast.AsyncFor, ast.Try, ast.With, ast.AsyncWith)) for _, dp in defs for p in dp):
-                continue  # pylint trusts loops, try bodies and with blocks to run
+            if not any(isinstance(p, (ast.If, ast.Match)) for d, dp in defs if d.lineno < node.lineno
+                       for p in _beyond(dp, path)):
+                continue  # pylint trusts loops, try bodies and with blocks to run; it doubts `if` branches
             if _covers_all_branches(name, f.body, node.lineno):
                 continue
             self._err(node, "E0606", f"Possibly using variable {name!r} before assignment")
+
+
+def _beyond(dpath, upath):
+    "The blocks of a definition's chain that do not also enclose the use."
+    k = 0
+    while k < min(len(dpath), len(upath)) and _encloses(dpath[:k + 1], upath):
+        k += 1
+    return dpath[k:]
 
 
 def _own_nodes(f):
@@ -283,10 +325,18 @@ def _scan(stmts, path, stores, loads, declared):
         _scan_expr(s, path, stores, loads)
 
 
+_OWN_SCOPES = (ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp)
+
+
 def _scan_expr(node, path, stores, loads):
-    for n in ast.walk(node):
-        if isinstance(n, (ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp)):
-            continue  # their own scopes; names inside are resolved later or elsewhere
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, _OWN_SCOPES):
+            if not isinstance(n, ast.Lambda):  # the first iterable is evaluated in the enclosing scope
+                stack.append(n.generators[0].iter)
+            continue
+        stack.extend(ast.iter_child_nodes(n))
         if isinstance(n, ast.Name):
             (stores.setdefault(n.id, []).append((n, list(path))) if isinstance(n.ctx, (ast.Store, ast.Del))
              else loads.append((n.id, n, list(path))))
