@@ -11,6 +11,7 @@ import re
 import shutil
 import tempfile
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,9 +63,7 @@ class PylintLinter:
         warm.write_text("X = 1\n")
         self._linter = Run(PYLINT_ARGS + [str(warm)], reporter=CollectingReporter(), exit=False).linter
         self._lock = threading.Lock()
-
-    def __del__(self):
-        shutil.rmtree(getattr(self, "_dir", ""), ignore_errors=True)
+        weakref.finalize(self, shutil.rmtree, str(self._dir), True)
 
     def check_many(self, sources: list[str]) -> list[list[LintError]]:
         "Errors of each program, all checked in one pylint run."

@@ -272,6 +272,8 @@ def apply_diff(program: str, diff: str, edit: int = 0) -> str:
     cur = None
     if not diff.strip():
         raise DiffError(edit, None, "no hunk")
+    if diff.endswith("\n"):  # one line end after the last line (a file, a printed completion) is not a line
+        diff = diff[:-1]
     for ln in diff.split("\n"):
         if ln.startswith("@@"):
             m = _HUNK.match(ln)
