@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import os
 import re
 import shutil
@@ -156,50 +157,75 @@ def _indent_errors(source: str, tree: ast.Module) -> list[LintError]:
     return out
 
 
-class _Extra(ast.NodeVisitor):
+_UNSUBSCRIPTABLE = {n for n, v in vars(builtins).items() if callable(v) and not n.startswith("_")
+                    and not hasattr(v, "__class_getitem__")}
+
+
+class _Extra:
     "The pylint errors pyflakes does not report (see the list above)."
 
     def __init__(self):
         self.errors: list[LintError] = []
         self.funcs: dict[str, ast.FunctionDef] = {}
-        self.in_except = 0
 
-    def run(self, tree: ast.Module):
-        for n in ast.walk(tree):
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+    def run(self, tree: ast.Module, undefined_lines=()):
+        "One explicit-stack pass collects what the checks need (NodeVisitor's dispatch costs more than the checks)."
+        calls, assigns, classes, flow, subs, bound = [], [], [], set(), [], set()
+        stack = [(tree, False, None)]
+        while stack:
+            n, in_except, func = stack.pop()
+            t = type(n)
+            if t is ast.FunctionDef or t is ast.AsyncFunctionDef:
                 self.funcs.setdefault(n.name, n)  # first definition wins; redefinitions are rare
-        self.visit(tree)
+                if any(n.lineno <= ln <= n.end_lineno for ln in undefined_lines):
+                    flow.add(n)  # pylint calls a later-assigned local "used before assignment"
+                stack.extend((c, False, n) for c in ast.iter_child_nodes(n))  # a nested def does not run in the handler
+                continue
+            if t is ast.ExceptHandler:
+                in_except = True
+            elif t is ast.Raise:
+                if n.exc is None and not in_except:
+                    self._err(n, "E0704", "The raise statement is not inside an except clause")
+            elif t is ast.Call:
+                if type(n.func) is ast.Name:
+                    calls.append(n)
+            elif t is ast.Assign:
+                assigns.append(n)
+            elif t is ast.ClassDef:
+                classes.append(n)
+            elif t is ast.Subscript:
+                if type(n.value) is ast.Name and n.value.id in _UNSUBSCRIPTABLE:
+                    subs.append(n)
+            elif t is ast.Name:
+                if type(n.ctx) is not ast.Load:
+                    bound.add(n.id)
+            elif func is not None and isinstance(n, _BLOCKS):
+                flow.add(func)  # only functions with blocks can use a name a block may not have assigned
+            stack.extend((c, in_except, func) for c in ast.iter_child_nodes(n))
+        for f in flow:
+            self._possibly_unassigned(f)
+        if subs:  # a builtin function indexed: its local namesake (`sum = [0] * n`) was deleted
+            bound |= set(self.funcs) | {a.arg for f in self.funcs.values() for a in ast.walk(f.args) if isinstance(a, ast.arg)}
+            bound |= {(al.asname or al.name).split(".")[0] for x in ast.walk(tree) if isinstance(x, (ast.Import, ast.ImportFrom)) for al in x.names}
+            bound |= {x.name for x in classes}
+            for n in subs:
+                if n.value.id not in bound:
+                    code = "E1136" if type(n.ctx) is ast.Load else "E1137"
+                    self._err(n, code, f"Value {n.value.id!r} is unsubscriptable")
+        for c in classes:
+            if all(isinstance(b, ast.Name) and b.id == "object" for b in c.bases) and not c.keywords and not c.decorator_list:
+                self._missing_members(c)
+        for node in calls:
+            self._check_call(node)
+        for node in assigns:
+            self._check_assign(node)
         return self.errors
 
     def _err(self, node, code, msg):
         self.errors.append(LintError(node.lineno, code, msg))
 
-    def visit_ExceptHandler(self, node):
-        self.in_except += 1
-        self.generic_visit(node)
-        self.in_except -= 1
-
-    def visit_FunctionDef(self, node):
-        saved, self.in_except = self.in_except, 0  # a nested def does not run inside the handler
-        self._possibly_unassigned(node)
-        self.generic_visit(node)
-        self.in_except = saved
-
-    visit_AsyncFunctionDef = visit_FunctionDef
-
-    def visit_Raise(self, node):
-        if node.exc is None and not self.in_except:
-            self._err(node, "E0704", "The raise statement is not inside an except clause")
-        self.generic_visit(node)
-
-    def visit_ClassDef(self, node):
-        if all(isinstance(b, ast.Name) and b.id == "object" for b in node.bases) and not node.keywords \
-                and not node.decorator_list:
-            self._missing_members(node)
-        self.generic_visit(node)
-
-    def visit_Call(self, node):
-        f = self.funcs.get(node.func.id) if isinstance(node.func, ast.Name) else None
+    def _check_call(self, node):
+        f = self.funcs.get(node.func.id)
         if f is not None and not any(isinstance(a, ast.Starred) for a in node.args) and not node.keywords \
                 and not f.decorator_list:
             a = f.args
@@ -210,16 +236,14 @@ class _Extra(ast.NodeVisitor):
             required = len(a.posonlyargs) + len(a.args) - len(a.defaults)
             if len(node.args) < required or any(d is None for d in a.kw_defaults):
                 self._err(node, "E1120", "No value for argument in function call")
-        self.generic_visit(node)
 
-    def visit_Assign(self, node):
+    def _check_assign(self, node):
         v = node.value
         if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and (f := self.funcs.get(v.func.id)) is not None:
             if not f.decorator_list and not any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(f)) \
                     and not any(isinstance(n, ast.Return) and n.value is not None for n in _own_nodes(f)) \
                     and not (len(f.body) == 1 and isinstance(f.body[0], ast.Raise)) and not _is_stub(f):
                 self._err(node, "E1111", f"Assigning result of a function call, but {f.name!r} returns None")
-        self.generic_visit(node)
 
     def _missing_members(self, cls: ast.ClassDef):
         assigned, reads = set(n.id for n in ast.walk(cls) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)), []
@@ -249,8 +273,16 @@ class _Extra(ast.NodeVisitor):
                 if not any(isinstance(p, (ast.For, ast.While, ast.AsyncFor)) for p in path):
                     self._err(node, "E0601", f"Using variable {name!r} before assignment")
                 continue
-            if not any(isinstance(p, (ast.If, ast.Match)) for d, dp in defs if d.lineno < node.lineno
-                       for p in _beyond(dp, path)):
+            before = [(d, _beyond(dp, path)) for d, dp in defs if d.lineno < node.lineno]
+            if all(any(isinstance(p, tuple) and p[1] == "handlers" for p in b) for _, b in before) and \
+                    not _covers_all_branches(name, f.body, node.lineno):
+                self._err(node, "E0601", f"Using variable {name!r} before assignment")  # assigned only in `except`
+                continue
+            if all(b and isinstance(b[0], tuple) and b[0][1] == "body" and isinstance(b[0][0], ast.Try)
+                   and any(isinstance(p, tuple) and p[0] is b[0][0] and p[1] == "handlers" for p in path) for _, b in before):
+                self._err(node, "E0601", f"Using variable {name!r} before assignment")  # the `try` may fail first
+                continue
+            if not any(isinstance(p, (ast.If, ast.Match)) for _, b in before for p in b):
                 continue  # pylint trusts loops, try bodies and with blocks to run; it doubts `if` branches
             if _covers_all_branches(name, f.body, node.lineno):
                 continue
@@ -397,6 +429,17 @@ def _covers_all_branches(name, body, line) -> bool:
     return False
 
 
+class _Checker(pyflakes.checker.Checker):
+    """pyflakes without the ~160 builtin bindings it makes per check (half its time on a small program).
+
+    Its undefined-name messages for builtins are dropped afterwards instead; a builtin shadowed by a
+    deleted local then reads as the builtin, as it does to Python and pylint."""
+    builtIns = property(lambda self: (), lambda self, value: None)
+
+
+_BUILTIN_NAMES = pyflakes.checker.builtin_vars
+
+
 class FastLinter:
     "`ast` + pyflakes in process, plus AST checks for the pylint errors pyflakes lacks."
     name = "fast"
@@ -412,9 +455,10 @@ class FastLinter:
         except ValueError as e:  # null bytes
             return [LintError(1, "E0001", str(e))]
         out = [LintError(m.lineno, _PYFLAKES_ERRORS[type(m)], m.message % m.message_args)
-               for m in pyflakes.checker.Checker(tree, "<state>").messages if type(m) in _PYFLAKES_ERRORS]
+               for m in _Checker(tree, "<state>").messages if type(m) in _PYFLAKES_ERRORS
+               and not (type(m) is pm.UndefinedName and m.message_args[0] in _BUILTIN_NAMES)]
         if self.extra:
-            extra = _Extra().run(tree)
+            extra = _Extra().run(tree, [e.line for e in out if e.code == "E0602"])
             before = {e.line for e in extra if e.code == "E0601"}  # pylint's name for pyflakes' undefined name here
             out = [e for e in out if not (e.code == "E0602" and e.line in before)] + extra + _indent_errors(source, tree)
         return sorted(set(out), key=lambda e: (e.line, e.code))

@@ -135,14 +135,18 @@ class StateLinter:
     "Lint states of one program through a text linter; results mapped to original line indices."
 
     def __init__(self, linter, lines: list[str]):
-        self.linter, self.lines, self.calls = linter, lines, 0
+        self.linter, self.lines, self.calls, self._seen = linter, lines, 0, {}
 
     def errors(self, present: list[int]) -> set[int]:
         if not present:
             return set()
+        key = tuple(present)
+        if key in self._seen:  # the sequences of one program often pass through the same state
+            return self._seen[key]
         self.calls += 1
         errs = self.linter.check(render(self.lines, present))
-        return {present[min(max(e.line, 1), len(present)) - 1] for e in errs}
+        self._seen[key] = out = {present[min(max(e.line, 1), len(present)) - 1] for e in errs}
+        return out
 
 
 def prepare(linter, lines: list[str]):
