@@ -93,9 +93,10 @@ def main():
     clean = [(src, p) for src, p in allp if not fast.check(normalize(p))]
     sample = [p for _, p in rng.sample(clean, min(a.speed_programs, len(clean)))]
 
-    rows = {}
+    rows, outputs = {}, {}
     for mode in () if a.skip_speed else ("fast", "pylint"):
         dt1, res = run(mode, sample, a.seqs, a.seed)
+        outputs[mode] = [r[0] for r in res]
         ok = [r for r in res if not isinstance(r[0], str)]
         calls = sum(c for _, c in ok)
         dt2, _ = run(mode, sample, a.seqs, a.seed, workers=a.workers)
@@ -107,7 +108,7 @@ def main():
     t = time.perf_counter()
     states, origin = [], []
     for src, p in agree_set:
-        r = lintseq(p, n=a.seqs, seed=a.seed, linter=fast)
+        r = lintseq(p, n=a.seqs, seed=a.seed, linter=fast, check_clean=True)
         st = states_of(r.program, r.sequences)
         states += st
         origin += [src] * len(st)
@@ -130,6 +131,9 @@ def main():
     for m, r in rows.items():
         print(f"| {m} | {r['per_core']:.2f} | {r['both']:.2f} | {r['seqs']:.1f} | {r['calls']:.1f} | {r['ms_per_call']:.3f} |")
     print(f"\nfast / pylint throughput per core: **{ratio:.0f}x** (goal >= 150x)\n")
+    if outputs:
+        same = sum(x == y for x, y in zip(outputs["fast"], outputs["pylint"]))
+        print(f"Programs whose {a.seqs} sequences are identical in both modes: {same}/{len(sample)}\n")
     print(f"Agreement: {len(agree_set)} programs, {len(states)} fast-mode intermediate states ({len(uniq)} distinct), "
           f"fast mode took {t_fast:.1f} s; pylint mode accepts **{100 * accepted:.2f}%** (goal >= 99.5%).\n")
     print("Rejected states by source:", dict(by_src) or "none")

@@ -282,7 +282,7 @@ class _Extra:
                    and any(isinstance(p, tuple) and p[0] is b[0][0] and p[1] == "handlers" for p in path) for _, b in before):
                 self._err(node, "E0601", f"Using variable {name!r} before assignment")  # the `try` may fail first
                 continue
-            if not any(isinstance(p, (ast.If, ast.Match)) for _, b in before for p in b):
+            if any(not any(isinstance(p, (ast.If, ast.Match)) for p in b) for _, b in before):
                 continue  # pylint trusts loops, try bodies and with blocks to run; it doubts `if` branches
             if _covers_all_branches(name, f.body, node.lineno):
                 continue
@@ -386,7 +386,8 @@ def _encloses(dpath, upath) -> bool:
 def _assigns(stmts, name) -> bool:
     "Does every path through `stmts` assign `name` (or leave the block by return/raise/continue/break)?"
     for s in stmts:
-        if isinstance(s, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
+        if isinstance(s, (ast.Return, ast.Raise, ast.Continue, ast.Break)) or \
+                isinstance(s, ast.Assert) and isinstance(s.test, ast.Constant) and not s.test.value:
             return True
         if isinstance(s, ast.If):
             if _assigns(s.body, name) and _assigns(s.orelse, name):
@@ -444,8 +445,8 @@ class FastLinter:
     "`ast` + pyflakes in process, plus AST checks for the pylint errors pyflakes lacks."
     name = "fast"
 
-    def __init__(self, extra: bool = True):
-        self.extra = extra
+    def __init__(self, extra: bool = True, deletion_shortcut: bool = False):
+        self.extra, self.deletion_shortcut = extra, deletion_shortcut  # the shortcut: see tinyhelen.lintseq
 
     def check(self, source: str) -> list[LintError]:
         try:

@@ -18,10 +18,10 @@ import tokenize
 from .linters import FastLinter, LintError, get_linter, statement_depths
 
 # %% auto 0
-__all__ = ['DIFF_SEP', 'normalize', 'split_lines', 'indents', 'candidates', 'children', 'reindent', 'StateLinter', 'prepare',
-           'ProgramRejected', 'backward_states', 'random_states', 'render', 'unified', 'insertion_diff',
-           'forward_diffs', 'DiffError', 'split_edits', 'apply_diff', 'resolve', 'LintSeqResult', 'lintseq', 'randseq',
-           'is_insertion', 'check_sequence']
+__all__ = ['DIFF_SEP', 'normalize', 'split_lines', 'render', 'indents', 'candidates', 'children', 'reindent', 'StateLinter',
+           'prepare', 'risky_lines', 'SyntaxStateLinter', 'ProgramRejected', 'backward_states', 'random_states',
+           'unified', 'insertion_diff', 'forward_diffs', 'DiffError', 'split_edits', 'apply_diff', 'resolve',
+           'LintSeqResult', 'lintseq', 'randseq', 'is_insertion', 'check_sequence']
 
 # %% ../nbs/03b_lintseq.ipynb
 DIFF_SEP = "<|diff|>"
@@ -42,6 +42,11 @@ def split_lines(program: str) -> list[str]:
     "Lines of a program (split at `\\n` only: form feeds and unicode separators stay inside lines)."
     lines = program.split("\n") if program else []
     return lines[:-1] if program.endswith("\n") else lines
+
+
+def render(lines: list[str], present: list[int]) -> str:
+    "The text of a state: its lines, each ended by a newline (so one blank line is not the empty program)."
+    return "".join(lines[i] + "\n" for i in present)
 
 
 def indents(lines: list[str]) -> list[int]:
@@ -137,7 +142,8 @@ class StateLinter:
     def __init__(self, linter, lines: list[str]):
         self.linter, self.lines, self.calls, self._seen = linter, lines, 0, {}
 
-    def errors(self, present: list[int]) -> set[int]:
+    def errors(self, present: list[int], base: list[int] | None = None) -> set[int]:
+        "Original indices of the lines with errors in state `present` (`base`: a clean superset state, if known)."
         if not present:
             return set()
         key = tuple(present)
@@ -150,8 +156,64 @@ class StateLinter:
 
 
 def prepare(linter, lines: list[str]):
-    "A state linter for `lines`: the back-end's own if it has one."
-    return linter.prepare(lines) if hasattr(linter, "prepare") else StateLinter(linter, lines)
+    "A state linter for `lines`: with the syntax shortcut for back-ends that allow it (fast mode)."
+    return SyntaxStateLinter(linter, lines) if getattr(linter, "deletion_shortcut", False) else StateLinter(linter, lines)
+
+# %% ../nbs/03b_lintseq.ipynb
+_BINDS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal,
+          ast.Return, ast.Raise, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom, ast.Await, ast.arg, ast.alias,
+          ast.ExceptHandler, ast.Try, ast.NamedExpr, ast.MatchAs, ast.MatchStar, ast.MatchMapping, ast.Delete, ast.AugAssign)
+if hasattr(ast, "TryStar"):
+    _BINDS += (ast.TryStar,)
+
+
+def risky_lines(lines: list[str]) -> set[int] | None:
+    "0-based lines whose deletion may change names or flow (None: the program does not parse, all are risky)."
+    src = "".join(ln + "\n" for ln in lines)
+    try:
+        tree = ast.parse(src)
+        toks = list(tokenize.generate_tokens(io.StringIO(src).readline))
+    except (SyntaxError, ValueError, tokenize.TokenError):
+        return None
+    multi = [t for t in toks if t.type == tokenize.STRING and t.start[0] != t.end[0]]
+    in_string = {ln for t in multi for ln in range(t.start[0] + 1, t.end[0])}  # strictly inside: text, not code
+    risky = {ln for t in multi for ln in (t.start[0], t.end[0])}  # without a quote line the rest re-tokenizes
+    for n in ast.walk(tree):
+        t = type(n)
+        if isinstance(n, _BINDS) or (t in (ast.Name, ast.Attribute, ast.Starred) and type(n.ctx) is not ast.Load):
+            risky.add(n.lineno)
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            risky.update(d.lineno for d in n.decorator_list)
+        if isinstance(n, ast.stmt):  # continuation lines of a statement or of a compound statement's header
+            last = n.end_lineno
+            for field in ("body", "handlers", "orelse", "finalbody", "cases"):
+                blk = getattr(n, field, None)
+                if isinstance(blk, list) and blk:
+                    last = min(last, blk[0].lineno - 1)
+                    risky.add(n.lineno)  # a header whose body outlives it (a blank line ends the children) re-parents it
+            risky.update(range(n.lineno + 1, last + 1))
+    return {ln - 1 for ln in risky - in_string}
+
+
+class SyntaxStateLinter(StateLinter):
+    "A state linter that only parses a state whose deletions since a clean state are all harmless."
+
+    def __init__(self, linter, lines: list[str]):
+        super().__init__(linter, lines)
+        self.risky = risky_lines(lines)
+        self.parses = 0
+
+    def errors(self, present: list[int], base: list[int] | None = None) -> set[int]:
+        if base is not None and self.risky is not None and present:
+            gone = set(base).difference(present)
+            if not gone & self.risky:
+                self.parses += 1
+                try:
+                    compile(render(self.lines, present), "<state>", "exec", ast.PyCF_ONLY_AST)
+                    return set()
+                except (SyntaxError, ValueError):
+                    pass
+        return super().errors(present)
 
 # %% ../nbs/03b_lintseq.ipynb
 class ProgramRejected(ValueError):
@@ -167,8 +229,10 @@ def _rng(seed: int, program: str, j: int, tag: str) -> random.Random:
     return random.Random(int.from_bytes(h[:8], "little"))
 
 
-def backward_states(lines: list[str], state_linter, rng: random.Random, max_steps: int = 512) -> list[list[int]]:
+def backward_states(lines: list[str], state_linter, rng: random.Random, max_steps: int = 512,
+                    clean_start: bool = False) -> list[list[int]]:
     "One LintSeq deletion path: the states (present line indices) from the full program to the last clean one."
+    base_clean = clean_start  # every accepted state is clean; the program itself only if it was checked
     ind, cand = indents(lines), candidates(lines)
     tab = next((w for w in ind if w), 4)
     weight = [1.0 if ind[i] == 0 else ind[i] / tab for i in range(len(lines))]
@@ -182,7 +246,7 @@ def backward_states(lines: list[str], state_linter, rng: random.Random, max_step
         gone = {i, *children(i, present, ind)}
         while True:
             rest = [p for p in present if p not in gone]
-            bad = state_linter.errors(rest)
+            bad = state_linter.errors(rest, present if base_clean else None)
             if not bad:
                 break
             new = set()
@@ -191,6 +255,7 @@ def backward_states(lines: list[str], state_linter, rng: random.Random, max_step
             gone |= new
         present = [p for p in present if p not in gone]
         states.append(present)
+        base_clean = True
     return states
 
 
@@ -207,11 +272,6 @@ def random_states(lines: list[str], rng: random.Random) -> list[list[int]]:
     return states
 
 # %% ../nbs/03b_lintseq.ipynb
-def render(lines: list[str], present: list[int]) -> str:
-    "The text of a state: its lines, each ended by a newline (so one blank line is not the empty program)."
-    return "".join(lines[i] + "\n" for i in present)
-
-
 def unified(a: str, b: str) -> str:
     "Zero-context unified diff from `a` to `b` without the file headers."
     return "\n".join(list(difflib.unified_diff(split_lines(a), split_lines(b), n=0, lineterm=""))[2:])
@@ -347,7 +407,7 @@ def lintseq(program: str, n: int = 5, seed: int = 1, linter=None, check_clean: b
             raise ProgramRejected(reason, f"line(s) {sorted(b + 1 for b in bad)[:5]}")
     seqs, all_states = [], []
     for j in range(n):
-        states = backward_states(lines, sl, _rng(seed, program, j, "lintseq"), max_steps)
+        states = backward_states(lines, sl, _rng(seed, program, j, "lintseq"), max_steps, clean_start=check_clean)
         seqs.append(forward_diffs(lines, states))
         if keep_states:
             all_states.append(states)
