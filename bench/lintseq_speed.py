@@ -66,6 +66,17 @@ def run(mode: str, progs: list[str], n: int, seed: int, workers: int = 1):
         return time.perf_counter() - t, res
 
 
+class Recording:
+    "A linter that remembers every text it checked and its verdict."
+    def __init__(self, inner):
+        self.inner, self.seen = inner, {}
+
+    def check(self, source):
+        errs = self.inner.check(source)
+        self.seen[source] = errs
+        return errs
+
+
 def states_of(prog: str, seqs: list[list[str]]) -> list[str]:
     "The intermediate programs of each sequence (after each edit; the last one is the program)."
     out = []
@@ -107,13 +118,14 @@ def main():
     agree_set = clean if not a.agree_programs else rng.sample(clean, min(a.agree_programs, len(clean)))
     t = time.perf_counter()
     states, origin = [], []
+    rec = Recording(fast)
     for src, p in agree_set:
-        r = lintseq(p, n=a.seqs, seed=a.seed, linter=fast, check_clean=True)
+        r = lintseq(p, n=a.seqs, seed=a.seed, linter=rec, check_clean=True)
         st = states_of(r.program, r.sequences)
         states += st
         origin += [src] * len(st)
     t_fast = time.perf_counter() - t
-    uniq = sorted(set(states))
+    uniq = sorted(set(states) | set(rec.seen))
     verdict = {}
     for i in range(0, len(uniq), 200):
         chunk = uniq[i:i + 200]
@@ -134,9 +146,22 @@ def main():
     if outputs:
         same = sum(x == y for x, y in zip(outputs["fast"], outputs["pylint"]))
         print(f"Programs whose {a.seqs} sequences are identical in both modes: {same}/{len(sample)}\n")
-    print(f"Agreement: {len(agree_set)} programs, {len(states)} fast-mode intermediate states ({len(uniq)} distinct), "
+    print(f"Agreement: {len(agree_set)} programs, {len(states)} fast-mode intermediate states ({len(set(states))} distinct), "
           f"fast mode took {t_fast:.1f} s; pylint mode accepts **{100 * accepted:.2f}%** (goal >= 99.5%).\n")
     print("Rejected states by source:", dict(by_src) or "none")
+    checked = list(rec.seen)
+    both_bad = sum(bool(rec.seen[s]) and bool(verdict[s]) for s in checked)
+    fast_only = [s for s in checked if rec.seen[s] and not verdict[s]]
+    pyl_only = [s for s in checked if not rec.seen[s] and verdict[s]]
+    same_lines = sum({e.line for e in rec.seen[s]} == {e.line for e in verdict[s]} for s in checked)
+    print(f"\nEvery state fast mode checked ({len(checked)} distinct): same verdict as pylint mode on "
+          f"{100 * (1 - (len(fast_only) + len(pyl_only)) / len(checked)):.2f}%, same error lines on "
+          f"{100 * same_lines / len(checked):.2f}%; both reject {both_bad}, only fast rejects {len(fast_only)}, "
+          f"only pylint rejects {len(pyl_only)}.")
+    fo = collections.Counter(e.code for s in fast_only for e in rec.seen[s])
+    print("Fast-only rejections by fast-mode message:", dict(fo.most_common(8)) or "none")
+    for s in fast_only[: int(os.environ.get("BENCH_SHOW_FAST", 0))]:
+        print("-----\n" + s + ">>> " + str(rec.seen[s]))
     print("\nPylint messages on rejected distinct states:\n")
     for k, v in by_code.most_common(15):
         print(f"- {v} x {k}")

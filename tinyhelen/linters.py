@@ -353,6 +353,11 @@ def _scan(stmts, path, stores, loads, declared):
                     stores.setdefault(h.name, []).append((h, inner + [(s, "handlers")]))
                 _scan(h.body, inner + [(s, "handlers"), h], stores, loads, declared)
             continue
+        if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name):
+            # pylint does not count `x += 1` as an assignment that may precede a use, only as a use
+            loads.append((s.target.id, s.target, list(path)))
+            _scan_expr(s.value, path, stores, loads)
+            continue
         _scan_expr(s, path, stores, loads)
 
 
@@ -441,6 +446,25 @@ class _Checker(pyflakes.checker.Checker):
 _BUILTIN_NAMES = pyflakes.checker.builtin_vars
 
 
+def _drop_loop_carried(tree, msgs):
+    """Drop pyflakes' undefined names that the body of a `for` loop around the use assigns (`+=`
+    included): pylint assumes an earlier iteration did (`for c in s: if c != last: last = c`) and
+    reports nothing there. It grants this to `for` loops only, not to `while` loops."""
+    loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.AsyncFor))]
+    if not loops:
+        return msgs
+    keep = []
+    for m in msgs:
+        if type(m) is pm.UndefinedName:
+            name, line = m.message_args[0], m.lineno
+            if any(lp.body[0].lineno <= line <= lp.end_lineno and any(
+                    isinstance(x, ast.Name) and x.id == name and not isinstance(x.ctx, ast.Load) for x in ast.walk(lp))
+                   for lp in loops):
+                continue
+        keep.append(m)
+    return keep
+
+
 class FastLinter:
     "`ast` + pyflakes in process, plus AST checks for the pylint errors pyflakes lacks."
     name = "fast"
@@ -455,9 +479,11 @@ class FastLinter:
             return [LintError(syntax_error_line(e), "E0001", str(e.msg))]
         except ValueError as e:  # null bytes
             return [LintError(1, "E0001", str(e))]
-        out = [LintError(m.lineno, _PYFLAKES_ERRORS[type(m)], m.message % m.message_args)
-               for m in _Checker(tree, "<state>").messages if type(m) in _PYFLAKES_ERRORS
-               and not (type(m) is pm.UndefinedName and m.message_args[0] in _BUILTIN_NAMES)]
+        msgs = [m for m in _Checker(tree, "<state>").messages if type(m) in _PYFLAKES_ERRORS
+                and not (type(m) is pm.UndefinedName and m.message_args[0] in _BUILTIN_NAMES)]
+        if any(type(m) is pm.UndefinedName for m in msgs):
+            msgs = _drop_loop_carried(tree, msgs)
+        out = [LintError(m.lineno, _PYFLAKES_ERRORS[type(m)], m.message % m.message_args) for m in msgs]
         if self.extra:
             extra = _Extra().run(tree, [e.line for e in out if e.code == "E0602"])
             before = {e.line for e in extra if e.code == "E0601"}  # pylint's name for pyflakes' undefined name here
