@@ -14,6 +14,7 @@ from pathlib import Path
 
 from datasets import Dataset
 from datatrove.data import Document
+from tqdm import tqdm
 from datatrove.pipeline.base import PipelineStep
 
 from .code_data import load_code_corpus, load_humaneval, load_mbpp
@@ -155,7 +156,7 @@ class LintSeqStep(PipelineStep):
 
     def run(self, data, rank: int = 0, world_size: int = 1):
         lint = get_linter(self.linter) if self.method == "lintseq" else None
-        for doc in data:
+        for doc in tqdm(data, desc=f"{self.method} task {rank}", unit="program", disable=None):  # silent without a TTY
             try:
                 with time_limit(self.timeout):
                     if self.method == "randseq":
