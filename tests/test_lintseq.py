@@ -90,3 +90,12 @@ def test_resolver_rejects_corrupted_sequences():
             assert e.edit <= j and "edit" in str(e)
         else:
             assert out != reindent(prog) or s == seq
+
+
+def test_sft_formats_from_the_module():
+    from tinyhelen.lintseq_corpus import sft_dataset
+    plain = sft_dataset("stdlib", fmt="plain", eos="</s>")
+    edits = sft_dataset("stdlib", n=1)
+    assert len(plain) == len(code_source("stdlib")) and all(t.endswith("</s>") for t in plain["text"])
+    assert all(r["completion"].endswith("\n<|diff|>\n<|diff|>") for r in edits)
+    assert all(resolve(c) for c in edits["completion"][:50])

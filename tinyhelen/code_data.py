@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import platform
-import re
 import symtable
 import sys
 import sysconfig

@@ -5,17 +5,16 @@
 # %% ../nbs/03b_lintseq.ipynb 2
 from __future__ import annotations
 
+import ast
 import difflib
 import hashlib
+import io
 import random
 import re
+import tokenize
 from dataclasses import dataclass, field
 
-import ast
-import io
-import tokenize
-
-from .linters import FastLinter, LintError, get_linter, statement_depths
+from .linters import FastLinter, get_linter, statement_depths
 
 # %% auto 0
 __all__ = ['DIFF_SEP', 'normalize', 'split_lines', 'render', 'indents', 'candidates', 'children', 'reindent', 'StateLinter',
@@ -107,8 +106,8 @@ def reindent(source: str, width: int = 4) -> str:
             depth.setdefault(dec.lineno, d)
         for h in getattr(node, "handlers", []):
             depth.setdefault(h.lineno, d)
-        for field in ("orelse", "finalbody"):
-            blk = getattr(node, field, None)
+        for part in ("orelse", "finalbody"):
+            blk = getattr(node, part, None)
             if isinstance(blk, list) and blk:
                 k = blk[0].lineno - 2
                 while k > node.lineno - 1 and not lines[k].lstrip().startswith(("else", "finally", "elif")):
@@ -186,8 +185,8 @@ def risky_lines(lines: list[str]) -> set[int] | None:
             risky.update(d.lineno for d in n.decorator_list)
         if isinstance(n, ast.stmt):  # continuation lines of a statement or of a compound statement's header
             last = n.end_lineno
-            for field in ("body", "handlers", "orelse", "finalbody", "cases"):
-                blk = getattr(n, field, None)
+            for part in ("body", "handlers", "orelse", "finalbody", "cases"):
+                blk = getattr(n, part, None)
                 if isinstance(blk, list) and blk:
                     last = min(last, blk[0].lineno - 1)
                     risky.add(n.lineno)  # a header whose body outlives it (a blank line ends the children) re-parents it

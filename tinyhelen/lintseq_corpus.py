@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import threading
 from pathlib import Path
 
 from datasets import Dataset
 from datatrove.data import Document
-from tqdm import tqdm
 from datatrove.pipeline.base import PipelineStep
+from tqdm import tqdm
 
 from .code_data import load_code_corpus, load_humaneval, load_mbpp
 from .core import DataError, atomic_write
 from .linters import get_linter
-from .lintseq import DIFF_SEP, ProgramRejected, lintseq, randseq, reindent
+from .lintseq import DIFF_SEP, ProgramRejected, lintseq, normalize, randseq, reindent
 
 # %% auto 0
 __all__ = ['BUILTIN_SOURCES', 'code_source', 'format_edits', 'format_plain', 'sft_dataset', 'CodeSourceReader', 'time_limit',
