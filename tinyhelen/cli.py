@@ -18,7 +18,8 @@ __all__ = ['GROUPS', 'subcommands', 'command', 'build_parser', 'main']
 # %% ../nbs/99_cli.ipynb
 GROUPS: dict[str, tuple[str, list[str]]] = {
     # group: (one-line help, modules that add commands to it)
-    "data": ("inspect, summarise and download the corpora", ["tinyhelen.data", "tinyhelen.stats"]),
+    "data": ("inspect, summarise and download the corpora", ["tinyhelen.data", "tinyhelen.stats", "tinyhelen.code_data"]),
+    "lintseq": ("programs -> linter-guided edit sequences (LintSeq) and SFT data", ["tinyhelen.lintseq_corpus"]),
     "sweep": ("run grids of experiment notebooks with papermill; collect their results", ["tinyhelen.sweep"]),
 }
 
