@@ -19,6 +19,8 @@ __all__ = ['GROUPS', 'subcommands', 'command', 'build_parser', 'main']
 GROUPS: dict[str, tuple[str, list[str]]] = {
     # group: (one-line help, modules that add commands to it)
     "data": ("inspect, summarise and download the corpora", ["tinyhelen.data", "tinyhelen.stats"]),
+    "tokenizer": ("train and inspect the 2K BPE tokenizers", ["tinyhelen.tokenizers"]),
+    "train": ("pre-train, fine-tune and curriculum-train models", ["tinyhelen.train"]),
 }
 
 
