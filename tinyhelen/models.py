@@ -77,6 +77,7 @@ def _hf_config(cfg: ModelConfig, **special_ids) -> tf.PretrainedConfig:
     vocab = 16 * math.ceil(cfg.vocab_size / 16)
     if cfg.arch in ("llama", "olmo"):
         cls = tf.LlamaConfig if cfg.arch == "llama" else tf.OlmoConfig
+        special_ids = {"eos_token_id": None, "pad_token_id": None, **special_ids}  # not OLMo's GPT-NeoX ids
         return cls(vocab_size=vocab, hidden_size=cfg.hidden, num_hidden_layers=cfg.layers, num_attention_heads=cfg.heads,
                    num_key_value_heads=cfg.heads, intermediate_size=cfg.ffn, max_position_embeddings=cfg.max_len,
                    rope_theta=cfg.rope_theta, tie_word_embeddings=cfg.tie_embeddings, attention_dropout=cfg.dropout,
