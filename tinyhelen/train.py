@@ -436,11 +436,11 @@ def build_examples(data, cfg: TrainConfig, tokenizer):
     return tokenize_docs(data, tokenizer, cfg.text_field)
 
 
-def make_source(cfg: TrainConfig, train_ex, tokenizer, device):
+def make_source(cfg: TrainConfig, train_ex, tokenizer, device, model):
     "The batch sampler: plain epochs, or the curriculum's iterative data introduction."
     if cfg.data_order.startswith("iter-"):
         from tinyhelen.curriculum import Curriculum
-        return Curriculum(train_ex, cfg, tokenizer, device)
+        return Curriculum(train_ex, cfg, tokenizer, device, model)
     examples = {"input_ids": train_ex.pack(cfg.block_size)} if isinstance(train_ex, Docs) else train_ex
     return Batches(examples, cfg.seed, reshuffle=cfg.data_order != "full-repeated")
 
@@ -484,7 +484,7 @@ def train(cfg: TrainConfig, train_data: datasets.Dataset | None = None, val_data
     model.to(device).train()
     optimizer = make_optimizer(model, cfg, fused=cuda)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg))
-    source = make_source(cfg, train_ex, tokenizer, device)
+    source = make_source(cfg, train_ex, tokenizer, device, model)
     step, history = 0, []
     if resume is not None:
         state = torch.load(resume / "state.pt", map_location="cpu", weights_only=False)
