@@ -92,7 +92,7 @@ class TrainConfig:
     eval_every: int = 50
     eval_batches: int = 10
     log_every: int = 10
-    save_every: int = 0               # 0: only at the end
+    save_every: int = 0               # 0: only at the end; -1: never (benchmarks, smoke tests)
     keep_last: int = 2
     out_dir: str = ""                 # default: <runs>/<experiment>/<run_id>/checkpoints
     seed: int = 65
@@ -519,7 +519,8 @@ def train(cfg: TrainConfig, train_data: datasets.Dataset | None = None, val_data
     device_name = torch.cuda.get_device_name(device) if cuda else "cpu"
     micro_per_step = cfg.grad_accum * world
     bar = tqdm(total=cfg.max_steps, initial=step, disable=rank != 0 or not cfg.progress, desc=cfg.experiment)
-    t0, tokens, loss_acc, since_log = time.perf_counter(), 0, 0.0, 0
+    t0, tokens, since_log = time.perf_counter(), 0, 0
+    loss_acc = torch.zeros((), device=device)  # summed on device: no GPU sync until a log step
     while step < cfg.max_steps:
         # one optimizer step: the global batch, split into micro-batches; this process runs every world-th
         batch = source.next(cfg.micro_batch * micro_per_step)
@@ -539,32 +540,38 @@ def train(cfg: TrainConfig, train_data: datasets.Dataset | None = None, val_data
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip) if cfg.grad_clip > 0 else None
         optimizer.step(); scheduler.step(); optimizer.zero_grad(set_to_none=True)
         step += 1
-        if world > 1:
-            dist.all_reduce(step_loss)
-        loss_acc, since_log = loss_acc + step_loss.item(), since_log + 1
+        loss_acc += step_loss
+        since_log += 1
         bar.update(1)
 
-        if (cfg.log_every and step % cfg.log_every == 0) or step == cfg.max_steps:
-            dt = time.perf_counter() - t0
-            tps = tokens * world / dt
-            row = {"train/loss": loss_acc / since_log,
+        logged = (cfg.log_every and step % cfg.log_every == 0) or step == cfg.max_steps
+        if logged:
+            if world > 1:
+                dist.all_reduce(loss_acc)
+            train_loss = loss_acc.item() / since_log  # the sync point
+            tps = tokens * world / (time.perf_counter() - t0)
+            row = {"train/loss": train_loss,
                    "lr": scheduler.get_last_lr()[0], "tokens_per_s": tps, **source.metrics()}
             if grad_norm is not None:
                 row["grad_norm"] = float(grad_norm)
             if (u := mfu(tps, model, cfg.block_size, device_name)) is not None:
                 row["mfu"] = u
             log(row, step)
-            bar.set_postfix(loss=f"{row['train/loss']:.3f}")
-            t0, tokens, loss_acc, since_log = time.perf_counter(), 0, 0.0, 0
+            bar.set_postfix(loss=f"{train_loss:.3f}")
+            tokens, since_log = 0, 0
+            loss_acc.zero_()
         if (cfg.eval_every and step % cfg.eval_every == 0) or step == cfg.max_steps:
             metrics = evaluate(model, val, cfg, tokenizer, device, autocast, rank, world)
             log(metrics, step)
             if source.on_eval(step, metrics["val/loss"], model):
                 log(source.metrics(), step)
-        if (cfg.save_every and step % cfg.save_every == 0) or step == cfg.max_steps:
+        if cfg.save_every >= 0 and ((cfg.save_every and step % cfg.save_every == 0) or step == cfg.max_steps):
             checkpoint(step)
+        if logged:  # throughput windows exclude evaluation and checkpointing
+            t0 = time.perf_counter()
     bar.close()
-    final = {"step": step, "checkpoint": str(out_dir / f"step-{step:06d}"), "history": history}
+    final = {"step": step, "checkpoint": str(out_dir / f"step-{step:06d}") if cfg.save_every >= 0 else None,
+             "history": history}
     for row in history:  # the latest value of each metric
         final.update({k: v for k, v in row.items() if k != "step"})
     return final
