@@ -14,8 +14,8 @@ import transformers as tf
 from torch import nn
 
 # %% auto 0
-__all__ = ['MODELS', 'PAPER_NON_EMB', 'PAPER_TOTAL', 'PEAK_BF16', 'ModelConfig', 'model_config', 'hf_config', 'build_model',
-           'count_params', 'peak_flops', 'flops_per_token', 'mfu']
+__all__ = ['MODELS', 'PAPER_NON_EMB', 'PAPER_TOTAL', 'PEAK_BF16', 'ModelConfig', 'model_config', 'hf_config', 'model_class',
+           'build_model', 'count_params', 'peak_flops', 'flops_per_token', 'mfu']
 
 # %% ../nbs/06_models.ipynb
 @dataclass
@@ -107,23 +107,30 @@ _HEADS = {  # arch -> (language-model class, sequence-classification class)
 }
 
 
+def model_class(cfg: str | ModelConfig, task: str = "lm") -> type[tf.PreTrainedModel]:
+    "The `transformers` class for `cfg`'s family with an `lm` or `cls` head (its `from_pretrained` loads our checkpoints)."
+    cls = _HEADS[model_config(cfg).arch][task == "cls"]
+    if cls is None:
+        raise NotImplementedError("transformers has no Mamba2ForSequenceClassification; GLUE with mamba needs a "
+                                  "last-token pooling head (not written yet)")
+    return cls
+
+
 def build_model(cfg: str | ModelConfig, task: str = "lm", num_labels: int = 2, seed: int | None = None,
                 **special_ids) -> tf.PreTrainedModel:
     "A randomly initialised model for `cfg` with an `lm` or `cls` head (`num_labels=1`: regression)."
     cfg = model_config(cfg)
     hf = hf_config(cfg, **special_ids)
+    if task not in ("lm", "cls"):
+        raise ValueError(f"task must be 'lm' or 'cls', not {task!r}")
+    cls = model_class(cfg, task)
     if task == "cls":
         hf.num_labels = num_labels
-        if cfg.arch == "mamba2":
-            raise NotImplementedError("transformers has no Mamba2ForSequenceClassification; GLUE with mamba needs a "
-                                      "last-token pooling head (not written yet)")
-    elif task != "lm":
-        raise ValueError(f"task must be 'lm' or 'cls', not {task!r}")
     if cfg.arch in ("llama", "olmo", "bert"):
         hf._attn_implementation = "sdpa"
     if seed is not None:
         torch.manual_seed(seed)
-    return _HEADS[cfg.arch][task == "cls"](hf)
+    return cls(hf)
 
 # %% ../nbs/06_models.ipynb
 _EMBEDDING_NAMES = ("embed", "wte", "wpe", "mask_emb", "lm_head", "cls.predictions.decoder", "cls.predictions.bias")

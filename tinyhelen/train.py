@@ -27,7 +27,7 @@ import transformers as tf
 from tqdm.auto import tqdm
 
 from .core import repo_root, seed_everything
-from .models import build_model, flops_per_token, mfu, model_config, _HEADS
+from .models import build_model, flops_per_token, mfu, model_class, model_config
 from .tokenizers import atomic_dir, iter_texts, load_tokenizer, save_tokenizer, train_tokenizer
 
 # %% auto 0
@@ -51,6 +51,7 @@ class TrainConfig:
     tokenizer: str = ""               # folder of a saved tokenizer (tinyhelen tokenizer train)
     objective: str = "clm"            # clm | mlm | plm | sft | cls
     init_from: str = ""               # checkpoint folder to start from (SFT, GLUE); empty: random init
+    vocab_size: int = 0               # model vocabulary; 0: the tokenizer's (more pads the embedding, e.g. 50304)
     # data: a TinyHelen corpus (tinyhelen.data.load_corpus) or JSON-lines files
     version: str = "leaner"
     genres: str = ""                  # comma-separated; empty: the pre-training genres
@@ -472,11 +473,11 @@ def train(cfg: TrainConfig, train_data: datasets.Dataset | None = None, val_data
     task = "cls" if cfg.objective == "cls" else "lm"
     special = {k: getattr(tokenizer, k) for k in ("pad_token_id", "bos_token_id", "eos_token_id")
                if getattr(tokenizer, k, None) is not None}
-    mcfg = model_config(cfg.model, vocab_size=len(tokenizer))
+    mcfg = model_config(cfg.model, vocab_size=max(len(tokenizer), cfg.vocab_size))
     resume = checkpoints(out_dir)[-1] if checkpoints(out_dir) else None
     init = resume or (Path(cfg.init_from) if cfg.init_from else None)
     if init is not None:
-        cls = _HEADS[mcfg.arch][task == "cls"]
+        cls = model_class(mcfg, task)
         extra = {"num_labels": cfg.num_labels} if task == "cls" and resume is None else {}
         model = cls.from_pretrained(init, **extra, **({} if resume else special))
     else:
