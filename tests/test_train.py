@@ -98,3 +98,19 @@ def test_ddp_two_processes_equal_one_with_accumulation(tmp_path, tokenizer_dir):
     ma = load_file(checkpoints(tmp_path / "one")[-1] / "model.safetensors")
     mb = load_file(checkpoints(tmp_path / "two")[-1] / "model.safetensors")
     assert max((ma[k] - mb[k]).abs().max().item() for k in ma) < 1e-5
+
+
+@pytest.mark.gpu
+def test_gpu_bf16_compiled_run_learns_and_reports_mfu(tmp_path, tokenizer_dir):
+    from tinyhelen.train import TrainConfig, train
+    texts = sample_texts(("wiki", "book"))
+    cfg = TrainConfig(model="llama-2K-1M", tokenizer=str(tokenizer_dir), max_steps=40, block_size=128, micro_batch=16,
+                      eval_every=40, log_every=10, lr=3e-3, save_every=-1, out_dir=str(tmp_path / "ck"), progress=False)
+    import datasets
+    data = datasets.Dataset.from_dict({"text": texts})
+    res = train(cfg, data, data)
+    losses = [r["train/loss"] for r in res["history"] if "train/loss" in r]
+    assert losses[-1] < losses[0] - 1.0
+    from tinyhelen.models import peak_flops
+    if peak_flops(torch.cuda.get_device_name()):
+        assert all(0 < r["mfu"] < 1 for r in res["history"] if "tokens_per_s" in r)
