@@ -14,8 +14,9 @@ import transformers as tf
 from torch import nn
 
 # %% auto 0
-__all__ = ['MODELS', 'PAPER_NON_EMB', 'PAPER_TOTAL', 'PEAK_BF16', 'ModelConfig', 'model_config', 'hf_config', 'model_class',
-           'build_model', 'count_params', 'peak_flops', 'flops_per_token', 'mfu']
+__all__ = ['MODELS', 'PAPER_NON_EMB', 'PAPER_TOTAL', 'PEAK_BF16', 'ModelConfig', 'model_config', 'hf_config',
+           'Mamba2ForSequenceClassification', 'model_class', 'build_model', 'count_params', 'peak_flops',
+           'flops_per_token', 'mfu']
 
 # %% ../nbs/06_models.ipynb
 @dataclass
@@ -99,22 +100,40 @@ def _hf_config(cfg: ModelConfig, **special_ids) -> tf.PretrainedConfig:
     raise ValueError(f"unknown arch {cfg.arch!r}")
 
 
+class Mamba2ForSequenceClassification(tf.Mamba2PreTrainedModel):
+    "Mamba-2 body and a linear head on the last non-pad token (the paper's GLUE head; transformers has none)."
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.backbone = tf.Mamba2Model(config)  # same name as in Mamba2ForCausalLM: LM checkpoints load into it
+        self.score = nn.Linear(config.hidden_size, config.num_labels, bias=False)
+        self.post_init()
+
+    def forward(self, input_ids=None, attention_mask=None, labels=None, **kwargs):
+        h = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        last = (attention_mask.sum(1) - 1 if attention_mask is not None  # right padding: a causal state ignores pads
+                else torch.full((h.shape[0],), h.shape[1] - 1, device=h.device))
+        logits = self.score(h[torch.arange(h.shape[0], device=h.device), last])
+        loss = None
+        if labels is not None:
+            loss = (nn.functional.mse_loss(logits.squeeze(-1), labels.float()) if self.num_labels == 1
+                    else nn.functional.cross_entropy(logits, labels))
+        return tf.modeling_outputs.SequenceClassifierOutput(loss=loss, logits=logits)
+
+
 _HEADS = {  # arch -> (language-model class, sequence-classification class)
     "llama": (tf.LlamaForCausalLM, tf.LlamaForSequenceClassification),
     "olmo": (tf.OlmoForCausalLM, tf.OlmoForSequenceClassification),
     "bert": (tf.BertForMaskedLM, tf.BertForSequenceClassification),
     "xlnet": (tf.XLNetLMHeadModel, tf.XLNetForSequenceClassification),
-    "mamba2": (tf.Mamba2ForCausalLM, None),
+    "mamba2": (tf.Mamba2ForCausalLM, Mamba2ForSequenceClassification),
 }
 
 
 def model_class(cfg: str | ModelConfig, task: str = "lm") -> type[tf.PreTrainedModel]:
     "The `transformers` class for `cfg`'s family with an `lm` or `cls` head (its `from_pretrained` loads our checkpoints)."
-    cls = _HEADS[model_config(cfg).arch][task == "cls"]
-    if cls is None:
-        raise NotImplementedError("transformers has no Mamba2ForSequenceClassification; GLUE with mamba needs a "
-                                  "last-token pooling head (not written yet)")
-    return cls
+    return _HEADS[model_config(cfg).arch][task == "cls"]
 
 
 def build_model(cfg: str | ModelConfig, task: str = "lm", num_labels: int = 2, seed: int | None = None,
