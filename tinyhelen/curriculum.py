@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from .train import Batches, Docs, TrainConfig, document_losses
 
@@ -55,6 +56,10 @@ class Curriculum:
 
     def _rank(self, model) -> np.ndarray:
         scores = difficulty(self.scorer, self.docs, self.tokenizer, self.cfg, model, self.device)
+        if dist.is_initialized():  # GPU losses can differ in the last bit across processes: rank 0's order rules
+            shared = [scores]
+            dist.broadcast_object_list(shared, src=0)
+            scores = shared[0]
         return np.argsort(scores, kind="stable")
 
     @property
