@@ -27,7 +27,7 @@ import transformers as tf
 from tqdm.auto import tqdm
 
 from .core import repo_root, seed_everything
-from .models import build_model, flops_per_token, mfu, model_class, model_config
+from .models import build_model, mfu, model_class, model_config
 from .tokenizers import atomic_dir, iter_texts, load_tokenizer, save_tokenizer, train_tokenizer
 
 # %% auto 0
@@ -115,11 +115,14 @@ class TrainConfig:
             raise ValueError("plm needs an even block_size (XLNet's leakage-free permutation mask)")
         model_config(self.model)  # unknown names fail here, before any data is read
 
-    def identity(self) -> str:
-        "A short hash of the fields that change the result (not logging or paths)."
+    def result_fields(self) -> dict:
+        "The fields that change the result (all but naming, paths, logging and placement)."
         skip = {"run_id", "out_dir", "progress", "wandb", "log_every", "device", "compile"}
-        d = {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
-        return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
+
+    def identity(self) -> str:
+        "A short hash of `result_fields`: the same config gets the same run id, and so resumes itself."
+        return hashlib.sha1(json.dumps(self.result_fields(), sort_keys=True).encode()).hexdigest()[:10]
 
 
 def load_config(path: str | os.PathLike | None = None, **overrides) -> TrainConfig:
@@ -475,6 +478,12 @@ def train(cfg: TrainConfig, train_data: datasets.Dataset | None = None, val_data
                if getattr(tokenizer, k, None) is not None}
     mcfg = model_config(cfg.model, vocab_size=max(len(tokenizer), cfg.vocab_size))
     resume = checkpoints(out_dir)[-1] if checkpoints(out_dir) else None
+    state = torch.load(resume / "state.pt", map_location="cpu", weights_only=False) if resume else None
+    if state is not None:  # resuming under a changed config would silently train something else
+        old, new = TrainConfig(**state["config"]).result_fields(), cfg.result_fields()
+        if old != new:
+            raise ValueError(f"{resume} was written with a different config (differs in: "
+                             f"{', '.join(k for k in new if old.get(k) != new[k])}); use a new out_dir or the same config")
     init = resume or (Path(cfg.init_from) if cfg.init_from else None)
     if init is not None:
         cls = model_class(mcfg, task)
@@ -487,8 +496,7 @@ def train(cfg: TrainConfig, train_data: datasets.Dataset | None = None, val_data
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg))
     source = make_source(cfg, train_ex, tokenizer, device, model)
     step, history = 0, []
-    if resume is not None:
-        state = torch.load(resume / "state.pt", map_location="cpu", weights_only=False)
+    if state is not None:
         optimizer.load_state_dict(state["optimizer"]); scheduler.load_state_dict(state["scheduler"])
         source.load_state_dict(state["source"]); set_rng_state(state["rng"])
         step, history = state["step"], state["history"]
@@ -516,7 +524,6 @@ def train(cfg: TrainConfig, train_data: datasets.Dataset | None = None, val_data
         if world > 1:
             dist.barrier()
 
-    fpt = flops_per_token(model, cfg.block_size)
     device_name = torch.cuda.get_device_name(device) if cuda else "cpu"
     micro_per_step = cfg.grad_accum * world
     bar = tqdm(total=cfg.max_steps, initial=step, disable=rank != 0 or not cfg.progress, desc=cfg.experiment)
