@@ -21,6 +21,7 @@ GROUPS: dict[str, tuple[str, list[str]]] = {
     "data": ("inspect, summarise and download the corpora", ["tinyhelen.data", "tinyhelen.stats"]),
     "tokenizer": ("train and inspect the 2K BPE tokenizers", ["tinyhelen.tokenizers"]),
     "train": ("pre-train, fine-tune and curriculum-train models", ["tinyhelen.train"]),
+    "sweep": ("run grids of experiment notebooks with papermill; collect their results", ["tinyhelen.sweep"]),
 }
 
 
