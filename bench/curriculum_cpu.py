@@ -62,7 +62,7 @@ def main():
     for order, (hist, wall) in results.items():
         val = [(r["step"], r["val/loss"]) for r in hist if "val/loss" in r]
         ax1.plot(*zip(*val), label=order)
-        curve = data_fraction_curve(hist) or [(s, 1.0) for s, _ in val]
+        curve = data_fraction_curve(hist) or [(0, 1.0), (val[-1][0], 1.0)]  # full-*: all data from the start
         ax2.step(*zip(*curve), where="post", label=order)
         full = next((s for s, f in curve if f >= 1.0), None)
         lines.append(f"| {order} | {val[-1][1]:.3f} | {min(v for _, v in val):.3f} | {curve[-1][1]:.0%} "
