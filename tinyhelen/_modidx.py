@@ -183,5 +183,6 @@ d = { 'settings': { 'branch': 'main',
                                  'tinyhelen.train.save_checkpoint': ('train.html#save_checkpoint', 'tinyhelen/train.py'),
                                  'tinyhelen.train.set_rng_state': ('train.html#set_rng_state', 'tinyhelen/train.py'),
                                  'tinyhelen.train.sft_examples': ('train.html#sft_examples', 'tinyhelen/train.py'),
+                                 'tinyhelen.train.shift_left': ('train.html#shift_left', 'tinyhelen/train.py'),
                                  'tinyhelen.train.tokenize_docs': ('train.html#tokenize_docs', 'tinyhelen/train.py'),
                                  'tinyhelen.train.train': ('train.html#train', 'tinyhelen/train.py')}}}

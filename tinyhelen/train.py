@@ -32,7 +32,7 @@ from .tokenizers import atomic_dir, iter_texts, load_tokenizer, save_tokenizer, 
 
 # %% auto 0
 __all__ = ['OBJECTIVES', 'DATA_ORDERS', 'TrainConfig', 'load_config', 'Docs', 'doc_separator', 'tokenize_docs', 'sft_examples',
-           'cls_examples', 'Batches', 'mask_tokens', 'make_inputs', 'n_targets', 'loss_sum', 'lr_factor',
+           'cls_examples', 'Batches', 'mask_tokens', 'shift_left', 'make_inputs', 'n_targets', 'loss_sum', 'lr_factor',
            'make_optimizer', 'rng_state', 'set_rng_state', 'checkpoints', 'save_checkpoint', 'evaluate',
            'document_losses', 'default_out_dir', 'build_examples', 'make_source', 'train', 'run', 'add_cli']
 
@@ -281,13 +281,18 @@ def mask_tokens(ids: torch.Tensor, tokenizer, p: float, generator: torch.Generat
     return inputs, labels
 
 
+def shift_left(labels: torch.Tensor) -> torch.Tensor:
+    "Next-token targets: position t predicts token t+1; the last position has none (-100)."
+    return F.pad(labels[:, 1:], (0, 1), value=-100)
+
+
 def make_inputs(batch: dict, cfg: TrainConfig, tokenizer, seed: int) -> tuple[dict, torch.Tensor]:
     "Model inputs and target labels for one micro-batch of `cfg.objective` (labels already aligned to logits)."
     ids = batch["input_ids"]
     if cfg.objective == "clm":
-        return {"input_ids": ids}, ids[:, 1:]
+        return {"input_ids": ids}, shift_left(ids)
     if cfg.objective == "sft":
-        return {"input_ids": ids, "attention_mask": batch["attention_mask"]}, batch["labels"][:, 1:]
+        return {"input_ids": ids, "attention_mask": batch["attention_mask"]}, shift_left(batch["labels"])
     if cfg.objective == "cls":
         return {"input_ids": ids, "attention_mask": batch["attention_mask"]}, batch["labels"]
     if cfg.objective == "mlm":
@@ -308,8 +313,6 @@ def n_targets(labels: torch.Tensor, objective: str) -> int:
 def loss_sum(model, inputs: dict, labels: torch.Tensor, objective: str) -> torch.Tensor:
     "Summed loss over the targets of one micro-batch."
     logits = model(**inputs).logits
-    if objective in ("clm", "sft"):
-        logits = logits[:, :-1]
     if objective == "cls" and logits.shape[-1] == 1:
         return F.mse_loss(logits.squeeze(-1).float(), labels, reduction="sum")
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=-100,
