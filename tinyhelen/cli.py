@@ -20,6 +20,8 @@ GROUPS: dict[str, tuple[str, list[str]]] = {
     # group: (one-line help, modules that add commands to it)
     "data": ("inspect, summarise and download the corpora", ["tinyhelen.data", "tinyhelen.stats", "tinyhelen.code_data"]),
     "lintseq": ("programs -> linter-guided edit sequences (LintSeq) and SFT data", ["tinyhelen.lintseq_corpus"]),
+    "tokenizer": ("train and inspect the 2K BPE tokenizers", ["tinyhelen.tokenizers"]),
+    "train": ("pre-train, fine-tune and curriculum-train models", ["tinyhelen.train"]),
     "sweep": ("run grids of experiment notebooks with papermill; collect their results", ["tinyhelen.sweep"]),
 }
 
