@@ -17,6 +17,7 @@ __all__ = ['GROUPS', 'subcommands', 'command', 'build_parser', 'main']
 GROUPS: dict[str, tuple[str, list[str]]] = {
     # group: (one-line help, modules that add commands to it)
     "data": ("inspect, summarise and download the corpora", ["tinyhelen.data", "tinyhelen.stats"]),
+    "refine": ("rewrite a corpus into leaner text with an LLM; reports; Leaner-Eval questions", ["tinyhelen.refine"]),
 }
 
 

@@ -26,14 +26,16 @@ from .llm import LLMConfig, Request, make_backend
 # %% auto 0
 __all__ = ['GENRES', 'GRADES', 'TEMPLATES', 'GLUE_FIELDS', 'PUNCT', 'BOILERPLATE', 'ABBREV', 'MALE_NAMES', 'FEMALE_NAMES',
            'RULES', 'FORMAT', 'PROMPTS', 'NARRATIVE_EXTRA', 'GLUE_TASKS', 'COUNTRIES', 'DEMONYMS', 'CITIES',
-           'COMMON_MALE', 'COMMON_FEMALE', 'SEASON', 'MONTH', 'PLACE_TYPES', 'GenreSpec', 'render', 'unrender',
-           'reject', 'genre_of', 'record_to_doc', 'RecordReader', 'CorpusReader', 'to_ascii', 'strip_markup',
-           'drop_boilerplate', 'clean_text', 'count_tokens', 'split_sentences', 'chunk_text', 'build_prompt',
-           'relabel_prompt', 'ParseError', 'answer_parts', 'sections', 'parse_grades', 'parse_label', 'mask_places',
-           'map_names', 'vague_dates', 'mask_contacts', 'post_process', 'placeholder_count', 'words', 'core_vocab',
-           'oov', 'Step', 'Clean', 'Chunk', 'replay_key', 'Rewrite', 'apply_reply', 'post_process_doc', 'natural_text',
-           'Validate', 'PostProcess', 'Relabel', 'VocabCheck', 'Assemble', 'Write', 'sha256', 'report_of',
-           'report_markdown', 'Finalize', 'RefineConfig', 'pipelines', 'refine', 'toy_responder', 'paper_replay']
+           'COMMON_MALE', 'COMMON_FEMALE', 'SEASON', 'MONTH', 'PLACE_TYPES', 'EVAL_BINS', 'GenreSpec', 'render',
+           'unrender', 'reject', 'genre_of', 'record_to_doc', 'RecordReader', 'CorpusReader', 'to_ascii',
+           'strip_markup', 'drop_boilerplate', 'clean_text', 'count_tokens', 'split_sentences', 'chunk_text',
+           'build_prompt', 'relabel_prompt', 'ParseError', 'answer_parts', 'sections', 'parse_grades', 'parse_label',
+           'mask_places', 'map_names', 'vague_dates', 'mask_contacts', 'post_process', 'placeholder_count', 'words',
+           'core_vocab', 'oov', 'Step', 'Clean', 'Chunk', 'replay_key', 'Rewrite', 'apply_reply', 'post_process_doc',
+           'natural_text', 'Validate', 'PostProcess', 'Relabel', 'VocabCheck', 'Assemble', 'Write', 'sha256',
+           'report_of', 'report_markdown', 'Finalize', 'RefineConfig', 'pipelines', 'refine', 'toy_responder',
+           'paper_replay', 'generate_questions', 'training_similarity', 'similarity_bin', 'corpus_stats', 'read_items',
+           'compare', 'markdown_table', 'run', 'report', 'questions', 'add_cli']
 
 # %% ../nbs/04_refine.ipynb
 @dataclass(frozen=True)
@@ -1164,3 +1166,186 @@ def paper_replay(genres=None, size: str = "10M", split: str = "validation", root
             parts.append(_slices(text, n)[k])
         return "EDITED: " + "\n".join(f"{p} <end>" for p in parts) if parts else None
     return answer
+
+# %% ../nbs/04_refine.ipynb
+def generate_questions(backend, examples: list[str], n: int = 50, calls: int = 1, k_examples: int = 10, seed: int = 65) -> list[str]:
+    "New child-level questions written by the LLM from sampled examples; distinct, in order of arrival."
+    import random as _random
+    rng = _random.Random(seed)
+    reqs = []
+    for c in range(calls):
+        ex = rng.sample(examples, min(k_examples, len(examples)))
+        reqs.append(Request.user(PROMPTS["questions"].format(examples="\n".join(f"- {q}" for q in ex), n=n),
+                                 system=backend.cfg.system_prompt, replay_key=[f"questions:{c}"]))
+    seen, out = set(), []
+    for rep in backend.generate(reqs):
+        if not rep.ok:
+            continue
+        try:
+            body = answer_parts(rep.text, 1)[0]
+        except ParseError:
+            continue
+        for q in re.findall(r"^\s*\d+[.)]\s*(.+?)\s*$", body, re.M):
+            key = " ".join(words(q))
+            if key and key not in seen:
+                seen.add(key); out.append(q)
+    return out
+
+
+def training_similarity(questions: list[str], training: list[str]) -> list[float]:
+    "10 x max cosine similarity (TF-IDF over lab words, IDF from `training`) of each question to a training document."
+    import math
+    docs = [Counter(words(t)) for t in training]
+    df = Counter(w for d in docs for w in d)
+    idf = {w: math.log((1 + len(docs)) / (1 + n)) + 1 for w, n in df.items()}
+    def vec(c):
+        v = {w: tf * idf.get(w, math.log(1 + len(docs)) + 1) for w, tf in c.items()}
+        norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
+        return {w: x / norm for w, x in v.items()}
+    postings = defaultdict(list)  # word -> [(doc, weight)]: only documents sharing a word are scored
+    for i, d in enumerate(docs):
+        for w, x in vec(d).items():
+            postings[w].append((i, x))
+    scores = []
+    for q in questions:
+        acc = defaultdict(float)
+        for w, x in vec(Counter(words(q))).items():
+            for i, y in postings.get(w, ()):
+                acc[i] += x * y
+        scores.append(round(10 * max(acc.values(), default=0.0), 4))
+    return scores
+
+
+EVAL_BINS = ((0, 7), (7, 8), (8, 9), (9, 10))
+
+
+def similarity_bin(score: float) -> str:
+    for lo, hi in EVAL_BINS:
+        if lo <= score < hi or (hi == 10 and score >= 10):
+            return f"{lo}-{hi}"
+    raise ValueError(score)
+
+# %% ../nbs/04_refine.ipynb
+def corpus_stats(texts: list[str], core=None) -> dict:
+    "Words, types, core-2K coverage, mean sentence length (words) and placeholder density of `texts`."
+    core = core_vocab() if core is None else core
+    ws, sents, masks = [], 0, 0
+    for t in texts:
+        masks += placeholder_count(t)
+        ws += words(_MASK.sub(" ", t))
+        sents += sum(1 for s in split_sentences(t) if words(s))
+    n = len(ws)
+    return {"docs": len(texts), "words": n, "types": len(set(ws)),
+            "core2k_coverage": round(sum(w in core for w in ws) / max(1, n), 4),
+            "sentence_words": round(n / max(1, sents), 2), "placeholder_density": round(masks / max(1, n + masks), 4)}
+
+
+def read_items(folder: str | os.PathLike) -> dict[str, list[str]]:
+    "Texts per genre of a refinement output folder (its `leaner/*.jsonl`) or of any folder of JSON lines with genre/text."
+    folder = Path(folder)
+    files = sorted((folder / "leaner").glob("*.jsonl")) if (folder / "leaner").is_dir() else sorted(folder.glob("*.jsonl"))
+    out = defaultdict(list)
+    for f in files:
+        for line in f.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            out[r.get("genre") or re.sub(r"\d+$", "", f.name.split(".")[0])].append(r["text"])
+    return dict(out)
+
+
+def compare(a: dict[str, list[str]], b: dict[str, list[str]], names=("ori", "leaner")) -> list[dict]:
+    "One row per genre and side: the statistics of `corpus_stats`."
+    rows = []
+    for g in sorted(set(a) | set(b)):
+        for name, side in zip(names, (a, b)):
+            if g in side:
+                rows.append({"genre": g, "version": name, **corpus_stats(side[g])})
+    return rows
+
+
+def markdown_table(rows: list[dict]) -> str:
+    cols = list(rows[0])
+    return "\n".join(["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] +
+                     ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]) + "\n"
+
+# %% ../nbs/04_refine.ipynb
+def run(**kw) -> dict:
+    """Refine a corpus into leaner text with an LLM, resumably.
+
+Steps: reader -> cleaner -> chunker -> LLM rewriter -> validator -> post-processor -> vocabulary check ->
+SHA-256 dedup -> writer.
+
+Input: --input (folder/file of JSON lines) or, without it, the TinyHelen corpus (--corpus/--genres/--size/--split).
+Output folder: leaner/{genre}0000.jsonl, rejects.jsonl (reason per item), report.json, report.md, cache/, logs/.
+Backends: openai (OpenAI, Azure, vLLM or any compatible server via --base-url; key in $OPENAI_API_KEY),
+transformers (--model is a local model folder), paper-replay (the paper's recorded rewrites; offline).
+Relaunching the same command resumes: finished tasks are skipped and cached LLM calls are not repeated."""
+    rep = refine(RefineConfig(**kw))
+    print(report_markdown(rep))
+    return rep
+
+
+def report(original: str | None = None, leaner: str | None = None, genres: str | None = None, split: str = "validation",
+           out: str | None = None) -> list[dict]:
+    """Compare two corpora per genre: words, types, core-2K coverage, sentence length, placeholder density.
+
+With --original and --leaner: two folders (refinement outputs or JSON lines with genre/text).
+Without them: the paper's own original/leaner pairs of the chosen --split (needs tinyhelen.data)."""
+    if original and leaner:
+        a, b = read_items(original), read_items(leaner)
+    else:
+        from tinyhelen.data import PRETRAIN_GENRES, load_pairs
+        a, b = {}, {}
+        for g in genres.split(",") if genres else PRETRAIN_GENRES:
+            p = load_pairs(g, split=split)
+            a[g], b[g] = list(p["ori"]), list(p["leaner"])
+    rows = compare(a, b)
+    table = markdown_table(rows)
+    print(table)
+    if out:
+        with atomic_write(out) as f:
+            f.write(table)
+    return rows
+
+
+def questions(examples: str, output: str, training: str | None = None, n: int = 50, calls: int = 1, backend: str = "openai",
+              model: str = "gpt-4-turbo", base_url: str | None = None, cache_dir: str | None = None) -> list[dict]:
+    """Generate Leaner-Eval style questions from example questions and bin them by similarity to training text.
+
+--examples: JSON lines with a 'question' field. --training: a folder of JSON lines with 'text' (e.g. a refinement
+output); the score is 10 x max TF-IDF cosine to a training document, binned 0-7, 7-8, 8-9, 9-10."""
+    ex = [json.loads(l)["question"] for l in Path(examples).read_text(encoding="utf-8").splitlines() if l.strip()]
+    be = make_backend(LLMConfig(backend=backend, model=model, base_url=base_url, cache_dir=cache_dir))
+    qs = generate_questions(be, ex, n=n, calls=calls)
+    train = [t for ts in read_items(training).values() for t in ts] if training else []
+    scores = training_similarity(qs, train) if train else [None] * len(qs)
+    rows = [{"question": q, "source": f"{backend}:{model}", "hash": sha256(q), "training_similarity": s,
+             **({"bin": similarity_bin(s)} if s is not None else {})} for q, s in zip(qs, scores)]
+    with atomic_write(output) as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    print(f"{len(rows)} questions -> {output}; bins: {dict(Counter(r.get('bin') for r in rows))}")
+    return rows
+
+
+_HELP = {"input": "folder or file of JSON lines (default: the TinyHelen corpus)", "backend": "openai | transformers | paper-replay",
+         "base_url": "OpenAI-compatible endpoint, e.g. http://host:8000/v1", "reask": "vocabulary re-asks per item (0: measure only)"}
+
+
+def add_cli(parser) -> None:
+    "The `tinyhelen refine` commands."
+    from dataclasses import fields as dc_fields
+    from tinyhelen.cli import command
+    p = command(parser, run)
+    for f in dc_fields(RefineConfig):
+        typ = {"int": int, "float": float}.get(str(f.type).split(" ")[0], str)
+        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=typ, default=f.default,
+                       help=_HELP.get(f.name, f"(default: {f.default})"))
+    p = command(parser, report)
+    p.add_argument("--original", dest="original"); p.add_argument("--leaner", dest="leaner")
+    p.add_argument("--genres", dest="genres"); p.add_argument("--split", dest="split", default="validation")
+    p.add_argument("--out", dest="out", help="also write the table (markdown) here")
+    p = command(parser, questions)
+    p.add_argument("--examples", dest="examples", required=True); p.add_argument("--output", dest="output", required=True)
+    p.add_argument("--training", dest="training"); p.add_argument("--n", dest="n", type=int, default=50)
+    p.add_argument("--calls", dest="calls", type=int, default=1); p.add_argument("--backend", dest="backend", default="openai")
+    p.add_argument("--model", dest="model", default="gpt-4-turbo"); p.add_argument("--base-url", dest="base_url")
+    p.add_argument("--cache-dir", dest="cache_dir")
