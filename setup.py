@@ -30,7 +30,7 @@ setuptools.setup(
         "Programming Language :: Python :: 3",
     ],
     python_requires=f">={c['min_python']}",
-    packages=setuptools.find_packages(include=[c["lib_path"], f"{c['lib_path']}.*"]),
+    packages=setuptools.find_namespace_packages(include=[c["lib_path"], f"{c['lib_path']}.*"]),  # data folders too
     package_data={c["lib_path"]: ["sample_data/**/*"]},
     include_package_data=True,
     install_requires=c.get("requirements", "").split(),

@@ -10,6 +10,8 @@ import importlib
 import inspect
 import sys
 
+from .core import DataError
+
 # %% auto 0
 __all__ = ['GROUPS', 'subcommands', 'command', 'build_parser', 'main']
 
@@ -58,4 +60,9 @@ def main(argv: list[str] | None = None):
     if not argv or argv[0] not in GROUPS:
         build_parser().parse_args(argv[:1] or ["--help"])
     args = vars(build_parser(argv[0]).parse_args(argv[1:]))
-    return args.pop("_fn")(**args)
+    try:
+        args.pop("_fn")(**args)
+    except (DataError, FileNotFoundError, ConnectionError) as e:  # the user's to fix: the message, not a traceback
+        print(f"tinyhelen {argv[0]}: error: {e}", file=sys.stderr)
+        return 2
+    return 0  # the console script exits with this; a command's Python return value is for notebook callers

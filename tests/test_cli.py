@@ -1,0 +1,46 @@
+"""The `tinyhelen` console script as a user runs it."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent / "tinyhelen"
+
+
+def run(*args, **kw):
+    return subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=300, **kw)
+
+
+def test_top_level_help_lists_groups():
+    r = run("--help")
+    assert r.returncode == 0 and "groups:" in r.stdout and "data" in r.stdout
+
+
+@pytest.mark.parametrize("args", [("data", "--help"), ("data", "stats", "--help"), ("data", "download", "--help")])
+def test_group_and_command_help(args):
+    r = run(*args)
+    assert r.returncode == 0 and "usage: tinyhelen data" in r.stdout
+
+
+def test_unknown_group_is_an_error():
+    r = run("nonsense")
+    assert r.returncode != 0 and "invalid choice" in r.stderr
+
+
+def test_data_stats_writes_report(tmp_path):
+    r = run("data", "stats", "--out", str(tmp_path), "--genres", "web", "wiki")
+    assert r.returncode == 0, r.stderr
+    md = (tmp_path / "data_stats.md").read_text()
+    assert "| web |" in md and "| wiki |" in md and (tmp_path / "data_stats.png").stat().st_size > 10_000
+
+
+def test_bad_data_root_is_a_clear_error(tmp_path):
+    r = run("data", "stats", "--data-root", str(tmp_path / "nope"))
+    assert r.returncode == 2 and str(tmp_path / "nope") in r.stderr and "Traceback" not in r.stderr
+
+
+def test_offline_download_fails_fast_with_advice(tmp_path):
+    r = run("data", "download", "--data-root", str(tmp_path), "--versions", "leaner", "--sizes", "10M",
+            "--splits", "validation", env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HOME": str(tmp_path)})
+    assert r.returncode == 2 and "could not download" in r.stderr and "TINYHELEN_DATA" in r.stderr
