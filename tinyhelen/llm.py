@@ -318,10 +318,11 @@ def make_backend(cfg: LLMConfig, **kw) -> Backend:
 # %% ../nbs/04a_llm.ipynb
 class LocalChatServer:
     "A small OpenAI-compatible chat server on 127.0.0.1, run in a background thread."
-    def __init__(self, responder=None, latency: float = 0.0, fail_every: int = 0, malformed=()):
+    def __init__(self, responder=None, latency: float = 0.0, fail_every: int = 0, malformed=(), broken=(), rejected=()):
         self.responder = responder or (lambda msgs: msgs[-1]["content"])
         self.latency, self.fail_every, self.malformed = latency, fail_every, tuple(malformed)
-        self.requests = 0
+        self.broken, self.rejected = tuple(broken), tuple(rejected)  # -> a non-JSON 200 body; -> HTTP 400
+        self.requests = self.inflight = self.max_inflight = 0
         self.served: dict[str, int] = {}  # prompt hash -> successful answers
         self.failures = 0
         self._lock = threading.Lock()
@@ -332,6 +333,15 @@ class LocalChatServer:
         with self._lock:
             self.requests += 1
             n = self.requests
+            self.inflight += 1
+            self.max_inflight = max(self.max_inflight, self.inflight)
+        try:
+            return await self._answer(body, n)
+        finally:
+            with self._lock: self.inflight -= 1
+
+    async def _answer(self, body, n):
+        from aiohttp import web
         if self.latency:
             await asyncio.sleep(self.latency)
         if self.fail_every and n % self.fail_every in (0, 1) and n > 1:
@@ -340,6 +350,10 @@ class LocalChatServer:
             return web.json_response({"error": {"message": "injected", "type": "test"}}, status=status)
         msgs = body["messages"]
         prompt = json.dumps(msgs, sort_keys=True)
+        if any(m in prompt for m in self.rejected):
+            return web.json_response({"error": {"message": "bad request", "type": "invalid_request_error"}}, status=400)
+        if any(m in prompt for m in self.broken):
+            return web.Response(text="<html>upstream error</html>", status=200, content_type="text/html")
         text = self.responder(msgs)
         if any(m in prompt for m in self.malformed):
             text = "I am not sure what you mean."

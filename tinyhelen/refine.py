@@ -1125,13 +1125,13 @@ def toy_responder(messages: list[dict]) -> str:
 
 # %% ../nbs/04_refine.ipynb
 def _slices(text: str, n: int) -> list[str]:
-    "`text` cut at sentence boundaries into `n` pieces of similar length."
-    sents = split_sentences(text)
-    if n <= 1 or len(sents) < n:
-        return [text.strip()] + [""] * (n - 1) if n > 1 and len(sents) < n else [text.strip()]
-    total, out, cur, acc = sum(map(len, sents)), [], "", 0
-    for s in sents:
-        cur += s; acc += len(s)
+    "`text` cut into `n` pieces of similar length, at sentence boundaries when there are enough sentences."
+    units = split_sentences(text)
+    if len(units) < n:
+        units = re.findall(r"\S+\s*", text)  # too few sentences: cut at words
+    total, out, cur, acc = sum(map(len, units)), [], "", 0
+    for u in units:
+        cur += u; acc += len(u)
         if len(out) < n - 1 and acc >= total * (len(out) + 1) / n:
             out.append(cur.strip()); cur = ""
     out.append(cur.strip())
