@@ -146,16 +146,18 @@ class RecordReader(JsonlReader):
         self.genre = genre
 
     def read_file(self, filepath: str):
-        with self.data_folder.open(filepath, "rb", compression=self.compression) as f:
+        # surrogateescape keeps undecodable bytes visible per line instead of failing the whole file
+        with self.data_folder.open(filepath, "rt", compression=self.compression, encoding="utf-8", errors="surrogateescape") as f:
             for li, raw in enumerate(f, start=1):
                 if not raw.strip():
                     continue
                 with self.track_time():
                     try:
-                        rec = json.loads(raw.decode("utf-8"))
+                        raw.encode("utf-8")
+                        rec = json.loads(raw)
                         doc = record_to_doc(rec, filepath, li, self.genre)
-                    except UnicodeDecodeError as e:
-                        doc = reject(f"{Path(filepath).name}:{li}", "not_utf8", str(e))
+                    except UnicodeEncodeError as e:
+                        doc = reject(f"{Path(filepath).name}:{li}", "not_utf8", f"bytes that are not UTF-8 at column {e.start}")
                     except json.JSONDecodeError as e:
                         doc = reject(f"{Path(filepath).name}:{li}", "bad_json", str(e))
                 self.stat_update("rejected" if doc.metadata.get("reject") else "read")
@@ -242,8 +244,8 @@ def clean_text(text: str, genre: str) -> tuple[str, int]:
         text, dropped = drop_boilerplate(strip_markup(text))
         text = re.sub(r"[ \t]+", " ", text)
         text = re.sub(r" *\n *", "\n", text)
-        text = re.sub(r"\n{3,}", "\n\n", text)
-    return text.strip(), dropped
+        text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    return text, dropped
 
 # %% ../nbs/04_refine.ipynb
 _GPT2_PRE = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
@@ -716,13 +718,13 @@ def apply_reply(d: Document, reply: str, keep_grade: str = "C") -> Document:
     "The item rewritten by its reply; raises ParseError with the reject reason."
     genre, m = d.metadata["genre"], d.metadata
     kind = GENRES[genre].kind
-    part = answer_parts(reply, m.get("n_parts", 1))[m.get("part", 0)]
-    if kind == "math":
-        grade = parse_grades(part, m.get("n_parts", 1))[m.get("part", 0)]
+    if kind == "math":  # one answer grading all the call's problems
+        grade = parse_grades(answer_parts(reply, 1)[0], m.get("n_parts", 1))[m.get("part", 0)]
         m["grade"] = grade
         if GRADES.index(grade) > GRADES.index(keep_grade):
             raise ParseError("too_hard", f"grade {grade} > {keep_grade}")
         return d
+    part = answer_parts(reply, m.get("n_parts", 1))[m.get("part", 0)]
     if not part:
         raise ParseError("empty_reply")
     if kind == "code":
