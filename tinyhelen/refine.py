@@ -21,21 +21,22 @@ from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
 from .core import DataError, atomic_write
+from .data import TEMPLATES, words
 from .llm import LLMConfig, Request, make_backend
 
 # %% auto 0
-__all__ = ['GENRES', 'GRADES', 'TEMPLATES', 'GLUE_FIELDS', 'PUNCT', 'BOILERPLATE', 'ABBREV', 'MALE_NAMES', 'FEMALE_NAMES',
-           'RULES', 'FORMAT', 'PROMPTS', 'NARRATIVE_EXTRA', 'GLUE_TASKS', 'COUNTRIES', 'DEMONYMS', 'CITIES',
-           'COMMON_MALE', 'COMMON_FEMALE', 'SEASON', 'MONTH', 'PLACE_TYPES', 'EVAL_BINS', 'GenreSpec', 'render',
-           'unrender', 'reject', 'genre_of', 'record_to_doc', 'RecordReader', 'CorpusReader', 'to_ascii',
-           'strip_markup', 'drop_boilerplate', 'clean_text', 'count_tokens', 'split_sentences', 'chunk_text',
-           'build_prompt', 'relabel_prompt', 'ParseError', 'answer_parts', 'sections', 'parse_grades', 'parse_label',
-           'mask_places', 'map_names', 'vague_dates', 'mask_contacts', 'post_process', 'placeholder_count', 'words',
-           'core_vocab', 'oov', 'Step', 'Clean', 'Chunk', 'replay_key', 'Rewrite', 'apply_reply', 'post_process_doc',
-           'natural_text', 'Validate', 'PostProcess', 'Relabel', 'VocabCheck', 'Assemble', 'Write', 'sha256',
-           'report_of', 'report_markdown', 'Finalize', 'RefineConfig', 'pipelines', 'refine', 'toy_responder',
-           'paper_replay', 'generate_questions', 'training_similarity', 'similarity_bin', 'corpus_stats', 'read_items',
-           'compare', 'markdown_table', 'run', 'report', 'questions', 'add_cli']
+__all__ = ['GENRES', 'GRADES', 'GLUE_FIELDS', 'PUNCT', 'BOILERPLATE', 'ABBREV', 'MALE_NAMES', 'FEMALE_NAMES', 'RULES', 'FORMAT',
+           'PROMPTS', 'NARRATIVE_EXTRA', 'GLUE_TASKS', 'COUNTRIES', 'DEMONYMS', 'CITIES', 'COMMON_MALE',
+           'COMMON_FEMALE', 'SEASON', 'MONTH', 'PLACE_TYPES', 'EVAL_BINS', 'GenreSpec', 'render', 'unrender', 'reject',
+           'genre_of', 'record_to_doc', 'RecordReader', 'CorpusReader', 'to_ascii', 'strip_markup', 'drop_boilerplate',
+           'clean_text', 'count_tokens', 'split_sentences', 'chunk_text', 'build_prompt', 'relabel_prompt',
+           'ParseError', 'answer_parts', 'sections', 'parse_grades', 'parse_label', 'mask_places', 'map_names',
+           'vague_dates', 'mask_contacts', 'post_process', 'placeholder_count', 'core_vocab', 'oov', 'Step', 'Clean',
+           'Chunk', 'replay_key', 'Rewrite', 'apply_reply', 'post_process_doc', 'natural_text', 'Validate',
+           'PostProcess', 'Relabel', 'VocabCheck', 'Assemble', 'Write', 'sha256', 'report_of', 'report_markdown',
+           'Finalize', 'RefineConfig', 'pipelines', 'refine', 'toy_responder', 'paper_replay', 'generate_questions',
+           'training_similarity', 'similarity_bin', 'corpus_stats', 'read_items', 'compare', 'markdown_table', 'run',
+           'report', 'questions', 'add_cli']
 
 # %% ../nbs/04_refine.ipynb
 @dataclass(frozen=True)
@@ -58,21 +59,19 @@ GENRES: dict[str, GenreSpec] = {
 }
 GRADES = "ABCDEF"
 
-# The training-text wrappers of the paper (its prompts/templates); tinyhelen.data renders code, math and
-# instruction records the same way, so a document's text looks alike wherever it came from.
-TEMPLATES = {"code": ("### CODING INPUT:\n", "\n\n### RESPONSE:\n"),
-             "math": ("### MATH INPUT:\n", "\n\n### RESPONSE:\n"),
-             "instruction": ("### TASK INPUT:\n", "\n\n### RESPONSE:\n")}
+def _template(genre: str) -> tuple[str, str]:
+    "(head, middle) of the paper's training-text wrapper of a genre, as `tinyhelen.data.TEMPLATES` renders it."
+    head, rest = TEMPLATES[genre].split("{prompt}")
+    return head, rest.split("{response}")[0]
 
 
 def render(genre: str, prompt: str, response: str) -> str:
-    head, mid = TEMPLATES[genre]
-    return f"{head}{prompt}{mid}{response}"
+    return TEMPLATES[genre].format(prompt=prompt, response=response)
 
 
 def unrender(genre: str, text: str) -> tuple[str, str] | None:
     "(prompt, response) of a templated text, or None if it is not in the template."
-    head, mid = TEMPLATES[genre]
+    head, mid = _template(genre)
     if not text.startswith(head) or mid not in text:
         return None
     p, r = text[len(head):].split(mid, 1)
@@ -565,13 +564,9 @@ def post_process(text: str) -> str:
 
 
 _MASK = re.compile(r"\b[A-Z]{2,3} (?:%s)\b|\[(?:email|link|phone)\]" % "|".join(PLACE_TYPES))
-_WORD = re.compile(r"[a-z]+")  # the lab's word: a lower-cased ASCII letter run (as in tinyhelen.data.words)
 
 
 def placeholder_count(text: str) -> int: return len(_MASK.findall(text))
-
-
-def words(text: str) -> list[str]: return _WORD.findall(text.lower())
 
 # %% ../nbs/04_refine.ipynb
 @lru_cache(maxsize=4)
