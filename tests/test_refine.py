@@ -67,16 +67,28 @@ def test_bad_input_gives_counted_rejects(tmp_path):
 def test_multi_document_calls_and_math_grades(tmp_path):
     wiki = [{"id": f"w{i}", "genre": "wiki", "text": f"Article {i}. The river flows to the sea and many fish live in the water near the town."} for i in range(6)]
     math = [{"id": f"m{i}", "genre": "math", "problem": "x" * (i * 45), "hints": []} for i in range(1, 5)]
-    write_jsonl(tmp_path / "in" / "a.jsonl", wiki + math)
+    ins = [{"id": "i1", "genre": "instruction", "instruction": "Name a colour of the sky.", "input": "", "output": "Blue."}]
+    write_jsonl(tmp_path / "in" / "a.jsonl", wiki + math + ins)
     with LocalChatServer(toy_responder) as srv:
         rep = refine(RefineConfig(input=str(tmp_path / "in"), output=str(tmp_path / "out"), model="toy", base_url=srv.base_url,
                                   keep_grade="C", min_chars=10))
-        assert srv.requests == 2 + 1, "wiki: 3 documents per call; math: up to 8 problems per grading call"
+        assert srv.requests == 2 + 1 + 1, "wiki: 3 documents per call; math: up to 8 problems per grading call"
     items, rejects = read_out(tmp_path / "out")
     assert {r["id"] for r in items if r["genre"] == "wiki"} == {f"w{i}" for i in range(6)}
     grades = {r["id"]: r["grade"] for r in items if r["genre"] == "math"}
     assert grades == {"m1": "B", "m2": "C"}, grades  # the stand-in grades by length: 45 chars -> B, 90 -> C, ...
     assert Counter(r["reason"] for r in rejects) == {"too_hard": 2}
+    ins, = [r for r in items if r["genre"] == "instruction"]
+    assert ins["text"].startswith("### TASK INPUT:\nName a ") and "sky" in ins["text"] and ins["text"].endswith("### RESPONSE:\nBlue.")
+
+
+def test_missing_key_stops_before_running(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    write_jsonl(tmp_path / "in" / "a.jsonl", web_docs(1))
+    with pytest.raises(ConnectionError, match="paper-replay"):
+        refine(RefineConfig(input=str(tmp_path / "in"), output=str(tmp_path / "out")))
+    assert not (tmp_path / "out" / "logs").exists()
 
 
 def test_glue_relabel_check(tmp_path):

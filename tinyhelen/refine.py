@@ -952,9 +952,7 @@ def report_of(items: list[dict], rejects: list[dict], usage: dict | None = None)
     tot_w = sum(v["words"] for v in per.values())
     return {"items": len(items), "rejects": len(rejects),
             "rejects_by_reason": dict(Counter(r["reason"] for r in rejects).most_common()),
-            "rejects_by_genre_reason": {f"{r.get('genre', '?')}/{r['reason']}": n
-                                        for r, n in Counter((r.get("genre", "?"), r["reason"]) for r in rejects).items()
-                                        for r in [{"genre": r[0], "reason": r[1]}]},
+            "rejects_by_genre_reason": dict(Counter(f"{r.get('genre', '?')}/{r['reason']}" for r in rejects).most_common()),
             "oov_rate": round(sum(v["oov_words"] for v in per.values()) / max(1, tot_w), 4),
             "placeholder_density": round(sum(v["placeholders"] for v in per.values()) / max(1, tot_w), 4),
             "genres": genres, "llm": usage or {}}
@@ -1059,6 +1057,12 @@ def pipelines(cfg: RefineConfig, replay_table=None) -> tuple[list, list]:
     else:
         reader = CorpusReader(cfg.corpus, cfg.genres.split(",") if cfg.genres else None, cfg.size, cfg.split)
     llm, work = cfg.llm(), str(Path(cfg.output) / "work")
+    # configuration mistakes stop the run here, before any task starts
+    if llm.backend == "openai" and not (llm.base_url or os.environ.get("OPENAI_BASE_URL") or os.environ.get(llm.api_key_env)):
+        raise ConnectionError(f"the openai backend needs ${llm.api_key_env} (OpenAI) or --base-url (a compatible server); "
+                              "--backend paper-replay runs offline")
+    if llm.backend == "transformers" and not Path(cfg.model).is_dir():
+        raise FileNotFoundError(f"--model {cfg.model!r} is not a local model folder (models cannot be downloaded here)")
     if cfg.backend == "paper-replay" and replay_table is None:
         replay_table = paper_replay(cfg.genres.split(",") if cfg.genres else None, cfg.size, cfg.split)
     steps = [Rewrite(llm, cfg.batch, cfg.tokenizer), Relabel(llm, cfg.batch),
