@@ -102,6 +102,21 @@ def test_glue_relabel_check(tmp_path):
     assert len(items) + len(rejects) == 12 and {r["reason"] for r in rejects} <= {"label_changed"}
     assert all(r["label"] == r["relabel"] and r["task"] == "sst2" and r["fields"]["sentence"] for r in items)
     assert 0 < len(items) < 12, "the stand-in's labels agree with some gold labels and not others"
+    glue = [json.loads(l) for l in (tmp_path / "out" / "leaner" / "glue" / "sst2.jsonl").read_text().splitlines()]
+    assert [set(r) for r in glue] == [{"sentence", "label", "idx"}] * len(items), "Leaner-GLUE's own record layout"
+
+
+def test_questions_command(tmp_path):
+    from tinyhelen.refine import questions
+    ex = tmp_path / "ex.jsonl"
+    write_jsonl(ex, [{"question": q} for q in ["Why is the sky blue?", "What do cows eat?", "How do birds fly?"]])
+    write_jsonl(tmp_path / "train" / "t.jsonl", [{"genre": "wiki", "text": "Birds fly in the sky. Cows eat grass on the farm."}])
+    with LocalChatServer(toy_responder) as srv:
+        rows = questions(str(ex), str(tmp_path / "q.jsonl"), training=str(tmp_path / "train"), n=6, calls=2,
+                         model="toy", base_url=srv.base_url, cache_dir=str(tmp_path / "c"))
+    saved = [json.loads(l) for l in (tmp_path / "q.jsonl").read_text().splitlines()]
+    assert saved == rows and len(rows) >= 3
+    assert all(0 <= r["training_similarity"] <= 10 and r["bin"] in ("0-7", "7-8", "8-9", "9-10") for r in rows)
 
 
 def test_vocabulary_reask_is_bounded_and_lowers_oov(tmp_path):

@@ -963,6 +963,11 @@ def report_markdown(rep: dict) -> str:
     lines += [f"| {g} | {v['items']} | {v['words']} | {v['oov_rate']:.1%} | {v['placeholder_density']:.2%} |" for g, v in rep["genres"].items()]
     lines += ["", f"items {rep['items']}, rejects {rep['rejects']}", "", "| reject reason | count |", "|---|---|"]
     lines += [f"| {k} | {n} |" for k, n in rep["rejects_by_reason"].items()]
+    u = rep.get("llm") or {}
+    if u:
+        lines += ["", f"LLM: {u.get('calls', 0)} calls, {u.get('cache_hits', 0)} cache hits, {u.get('retries', 0)} retries, "
+                      f"{u.get('errors', 0)} failed; {u.get('prompt_tokens', 0)} prompt + {u.get('completion_tokens', 0)} "
+                      f"completion tokens; USD {u.get('cost_usd', 0):.4f}"]
     return "\n".join(lines) + "\n"
 
 
@@ -992,6 +997,10 @@ class Finalize(PipelineStep):
         for g, rows in items.items():
             with atomic_write(base / "leaner" / f"{g}0000.jsonl") as fo:
                 fo.writelines(json.dumps(r) + "\n" for r in rows)
+        for task in sorted({r["task"] for r in items.get("glue", [])}):  # also in Leaner-GLUE's own layout
+            with atomic_write(base / "leaner" / "glue" / f"{task}.jsonl") as fo:
+                fo.writelines(json.dumps({**r["fields"], "label": r["label"], "idx": r["id"].split("-", 1)[1]}) + "\n"
+                              for r in items["glue"] if r["task"] == task)
         with atomic_write(base / "rejects.jsonl") as fo:
             fo.writelines(json.dumps(r) + "\n" for r in rejects)
         usage = Counter()
