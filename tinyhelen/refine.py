@@ -168,14 +168,15 @@ class CorpusReader(PipelineStep):
     name = "TinyHelen corpus"
     type = "📖 - READER"
 
-    def __init__(self, version: str = "ori", genres=None, size: str = "10M", split: str = "validation", root=None):
+    def __init__(self, version: str = "ori", genres=None, size: str = "10M", split: str = "validation", root=None, limit: int = -1):
         super().__init__()
-        self.args = dict(version=version, genres=genres, size=size, split=split, root=root)
+        self.args, self.limit = dict(version=version, genres=genres, size=size, split=split, root=root), limit
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
         from tinyhelen.data import load_corpus  # the lab's one reader of the TinyHelen layout
         ds = load_corpus(**self.args)
-        for i in range(rank, len(ds), world_size):
+        mine = range(rank, len(ds), world_size)
+        for i in mine if self.limit < 0 else mine[:self.limit]:
             r = ds[i]
             self.stat_update("read")
             yield Document(text=r["text"], id=f"{r['genre']}/{r['id']}",
@@ -805,22 +806,24 @@ class Relabel(Step):
 
     backend = Rewrite.backend
 
+    def check(self, d: Document, rep) -> Document:
+        try:
+            if not rep.ok:
+                raise ParseError("llm_error", rep.error)
+            new, gold = parse_label(rep.text, d.metadata["task"]), float(d.metadata["label"])
+            d.metadata["relabel"] = new
+            if abs(new - round(gold)) > self.tolerance:
+                raise ParseError("label_changed", f"gold {gold}, model says {new}")
+            return d
+        except ParseError as e:
+            return reject(d.id, e.reason, str(e), genre="glue", task=d.metadata["task"])
+
     def process(self, docs):
         glue = [d for d in docs if GENRES[d.metadata["genre"]].kind == "glue"]
-        yield from (d for d in docs if GENRES[d.metadata["genre"]].kind != "glue")
         reqs = [Request.user(relabel_prompt(d.metadata["task"], d.metadata["fields"]), system=self.llm.system_prompt,
                              replay_key=[f"relabel:{d.id}"]) for d in glue]
-        for d, rep in zip(glue, self.backend.generate(reqs) if reqs else []):
-            try:
-                if not rep.ok:
-                    raise ParseError("llm_error", rep.error)
-                new, gold = parse_label(rep.text, d.metadata["task"]), float(d.metadata["label"])
-                d.metadata["relabel"] = new
-                if abs(new - round(gold)) > self.tolerance:
-                    raise ParseError("label_changed", f"gold {gold}, model says {new}")
-                yield d
-            except ParseError as e:
-                yield reject(d.id, e.reason, str(e), genre="glue", task=d.metadata["task"])
+        checked = {id(d): self.check(d, rep) for d, rep in zip(glue, self.backend.generate(reqs) if reqs else [])}
+        yield from (checked.get(id(d), d) for d in docs)  # in input order: the assembler relies on it
 
 
 class VocabCheck(Step):
@@ -1064,7 +1067,7 @@ def pipelines(cfg: RefineConfig, replay_table=None) -> tuple[list, list]:
         folder, pattern = (cfg.input, cfg.glob) if Path(cfg.input).is_dir() else (str(Path(cfg.input).parent), Path(cfg.input).name)
         reader = RecordReader(folder, genre=cfg.genre, glob_pattern=pattern, limit=cfg.limit)
     else:
-        reader = CorpusReader(cfg.corpus, cfg.genres.split(",") if cfg.genres else None, cfg.size, cfg.split)
+        reader = CorpusReader(cfg.corpus, cfg.genres.split(",") if cfg.genres else None, cfg.size, cfg.split, limit=cfg.limit)
     llm, work = cfg.llm(), str(Path(cfg.output) / "work")
     # configuration mistakes stop the run here, before any task starts
     if llm.backend == "openai" and not (llm.base_url or os.environ.get("OPENAI_BASE_URL") or os.environ.get(llm.api_key_env)):
