@@ -25,8 +25,8 @@ from .data import TEMPLATES, words
 from .llm import LLMConfig, Request, make_backend
 
 # %% auto 0
-__all__ = ['GENRES', 'GRADES', 'GLUE_FIELDS', 'PUNCT', 'BOILERPLATE', 'ABBREV', 'MALE_NAMES', 'FEMALE_NAMES', 'RULES', 'FORMAT',
-           'PROMPTS', 'NARRATIVE_EXTRA', 'GLUE_TASKS', 'COUNTRIES', 'DEMONYMS', 'CITIES', 'COMMON_MALE',
+__all__ = ['GENRES', 'GRADES', 'GLUE_FIELDS', 'PUNCT', 'BOILERPLATE', 'MENU', 'ABBREV', 'MALE_NAMES', 'FEMALE_NAMES', 'RULES',
+           'FORMAT', 'PROMPTS', 'NARRATIVE_EXTRA', 'GLUE_TASKS', 'COUNTRIES', 'DEMONYMS', 'CITIES', 'COMMON_MALE',
            'COMMON_FEMALE', 'SEASON', 'MONTH', 'PLACE_TYPES', 'EVAL_BINS', 'GenreSpec', 'render', 'unrender', 'reject',
            'genre_of', 'record_to_doc', 'RecordReader', 'CorpusReader', 'to_ascii', 'strip_markup', 'drop_boilerplate',
            'clean_text', 'count_tokens', 'split_sentences', 'chunk_text', 'build_prompt', 'relabel_prompt',
@@ -207,10 +207,12 @@ def to_ascii(text: str) -> str:
     return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text)
 
 
-BOILERPLATE = re.compile(
-    r"(cookie|all rights reserved|click here|subscribe|share this|share on|posted by|posted in|tag archives|"
-    r"read more|privacy policy|terms of (use|service)|sign up|log ?in|advertisement|copyright|\(c\) \d{4}|"
-    r"follow us|related posts|leave a (reply|comment)|powered by|skip to (main )?content|back to top)", re.I)
+BOILERPLATE = re.compile(  # page furniture, wherever it appears in a line of at most 200 characters
+    r"(all rights reserved|click here|share this|posted (by|in)\b|tag archives|privacy policy|terms of (use|service)|"
+    r"leave a (reply|comment)|powered by|skip to (main )?content|back to top|subscribe to (our|the)|sign up for|"
+    r"follow us|related posts|read more:|bookmark the permalink|cookie (policy|settings)|(use|uses|disable) cookies|"
+    r"\(c\) \d{4}|copyright( \(c\)| \d{4}|:))", re.I)
+MENU = re.compile(r"^\W*(log ?in|sign ?(up|in)|subscribe|advertisement|share|menu|search|home|next|previous)\W*$", re.I)
 
 
 def strip_markup(text: str) -> str:
@@ -229,7 +231,7 @@ def drop_boilerplate(text: str, max_len: int = 200) -> tuple[str, int]:
     "Remove short boilerplate lines; returns the text and how many lines went."
     keep, dropped = [], 0
     for line in text.split("\n"):
-        if len(line) <= max_len and BOILERPLATE.search(line):
+        if (len(line) <= max_len and BOILERPLATE.search(line)) or MENU.match(line):
             dropped += 1
         else:
             keep.append(line)
