@@ -505,7 +505,7 @@ COMMON_FEMALE = set("""Alice Amanda Amy Andrea Angela Ann Ashley Barbara Betty B
 Cheryl Christina Christine Cynthia Deborah Debra Diana Diane Donna Doris Dorothy Elizabeth Emily Evelyn Frances Gloria Heather
 Helen Jacqueline Janet Janice Jean Jennifer Jessica Joan Joyce Judith Judy Julie Karen Kathleen Kathryn Kelly Kimberly
 Laura Linda Lisa Lori Margaret Maria Marie Marilyn Martha Mary Megan Melissa Michelle Nancy Nicole Pamela Patricia Rachel
-Rebecca Ruth Sandra Sarah Sharon Shirley Stephanie Susan Teresa Theresa Victoria Virginia Erica Jane Lucy Sophie Charlotte
+Rebecca Ruth Sandra Sarah Sharon Shirley Stephanie Susan Teresa Theresa Erica Jane Lucy Sophie
 Ella Chloe Amelia Jessie Tania Brenda Monica Nina""".split())
 SEASON = {m: s for s, ms in {"winter": "December January February", "spring": "March April May",
                              "summer": "June July August", "fall": "September October November"}.items() for m in ms.split()}
