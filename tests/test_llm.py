@@ -91,3 +91,10 @@ def test_transformers_backend_without_chat_template(tiny_model, tmp_path):
                       model=AutoModelForCausalLM.from_pretrained(tiny_model), tokenizer=tok)
     assert be.render([{"role": "user", "content": "hi"}]) == "user: hi\n\nassistant:"
     assert be.generate([Request.user("hi")])[0].ok
+
+
+@pytest.mark.gpu
+def test_transformers_backend_on_gpu(tiny_model, tmp_path):
+    be = make_backend(LLMConfig(backend="transformers", model=str(tiny_model), max_tokens=4, batch_size=4))
+    reps = be.generate([Request.user(f"the cat sat {i}") for i in range(6)])
+    assert be._model.device.type == "cuda" and all(r.ok for r in reps)

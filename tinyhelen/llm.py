@@ -257,9 +257,11 @@ class TransformersBackend(Backend):
 
     def _load(self):
         if self._model is None:
+            import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
             self._tok = AutoTokenizer.from_pretrained(self.cfg.model)
-            self._model = AutoModelForCausalLM.from_pretrained(self.cfg.model).eval()
+            model = AutoModelForCausalLM.from_pretrained(self.cfg.model, dtype="auto")
+            self._model = model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
         tok = self._tok
         tok.padding_side = "left"  # generation continues from the right end of every row
         if tok.pad_token is None:
