@@ -185,3 +185,16 @@ def test_paper_replay_on_embedded_sample(tmp_path):
     assert "REPLAY" in rep["backend"] and all(r["backend"] == "replay" for r in items)
     assert rep["oov_rate"] < 0.2 and rep["genres"]["wiki"]["placeholder_density"] > 0.01
     assert all(oov(r["text"], core_vocab())[0] == pytest.approx(r["oov"]) for r in items if r["n_chunks"] == 1)
+
+
+def test_shared_call_that_merges_documents_is_asked_again_alone(tmp_path):
+    def merging(messages):  # answers a several-document prompt with a single part
+        text = toy_responder(messages)
+        return text if text.count("<end>") == 1 else text.replace(" <end>\n", " ", text.count("<end>") - 1)
+    wiki = [{"id": f"w{i}", "genre": "wiki", "text": f"Article {i}. The river flows to the sea and many fish live in the water."} for i in range(3)]
+    write_jsonl(tmp_path / "in" / "a.jsonl", wiki)
+    with LocalChatServer(merging) as srv:
+        refine(RefineConfig(input=str(tmp_path / "in"), output=str(tmp_path / "out"), model="toy", base_url=srv.base_url, min_chars=10))
+        assert srv.requests == 1 + 3
+    items, rejects = read_out(tmp_path / "out")
+    assert [r["id"] for r in items] == ["w0", "w1", "w2"] and not rejects

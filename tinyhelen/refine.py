@@ -665,6 +665,14 @@ def replay_key(d: Document) -> str:
     return f"{m.get('parent', d.id)}#{m.get('chunk', 0)}/{m.get('n_chunks', 1)}"
 
 
+def _splits(reply: str, n: int) -> bool:
+    try:
+        answer_parts(reply, n)
+        return True
+    except ParseError:
+        return False
+
+
 class Rewrite(Step):
     "Build each call's prompt, ask the LLM (cached), attach the reply to the call's items."
     name = "rewrite"
@@ -696,13 +704,27 @@ class Rewrite(Step):
         if cur: groups.append(cur)
         return groups
 
+    def request(self, g: list[Document]) -> Request:
+        prompt = build_prompt(g[0].metadata["genre"], [d.text for d in g], g[0].metadata)
+        return Request.user(prompt, system=self.llm.system_prompt, replay_key=[replay_key(d) for d in g])
+
     def process(self, docs):
         groups = self.group(docs)
-        reqs = []
-        for g in groups:
-            prompt = build_prompt(g[0].metadata["genre"], [d.text for d in g], g[0].metadata)
-            reqs.append(Request.user(prompt, system=self.llm.system_prompt, replay_key=[replay_key(d) for d in g]))
-        for g, req, rep in zip(groups, reqs, self.backend.generate(reqs)):
+        reqs = [self.request(g) for g in groups]
+        reps = self.backend.generate(reqs)
+        # a shared call whose reply does not split into one part per document is asked again document by document
+        bad = [i for i, (g, rep) in enumerate(zip(groups, reps))
+               if len(g) > 1 and GENRES[g[0].metadata["genre"]].kind != "math" and rep.ok and not _splits(rep.text, len(g))]
+        if bad:
+            solo = [[d] for i in bad for d in groups[i]]
+            self.stat_update("solo_retries", value=len(solo))
+            solo_reqs = [self.request(g) for g in solo]
+            keep = [i for i in range(len(groups)) if i not in set(bad)]
+            groups = [groups[i] for i in keep] + solo
+            reqs, reps = [reqs[i] for i in keep] + solo_reqs, [reps[i] for i in keep] + self.backend.generate(solo_reqs)
+            order = sorted(range(len(groups)), key=lambda i: docs.index(groups[i][0]))  # the assembler needs input order
+            groups, reqs, reps = [groups[i] for i in order], [reqs[i] for i in order], [reps[i] for i in order]
+        for g, req, rep in zip(groups, reqs, reps):
             for k, d in enumerate(g):
                 if not rep.ok:
                     yield reject(d.id, "llm_error", rep.error, genre=d.metadata["genre"], parent=d.metadata.get("parent"))
