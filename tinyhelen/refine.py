@@ -133,16 +133,16 @@ def record_to_doc(rec, path: str, line: int, default_genre: str | None = None) -
     return Document(text=text, id=did, metadata=meta)
 
 # %% ../nbs/04_refine.ipynb
-from datatrove.pipeline.readers import JsonlReader
+from datatrove.pipeline.readers.base import BaseDiskReader
 
 
-class RecordReader(JsonlReader):
+class RecordReader(BaseDiskReader):
     "JSON-lines files (any compression) -> Documents; bad lines become counted reject items."
     name = "TinyHelen records"
 
-    def __init__(self, data_folder, genre: str | None = None, glob_pattern: str | None = None, **kw):
+    def __init__(self, data_folder, genre: str | None = None, glob_pattern: str | None = None, compression: str = "infer", **kw):
         super().__init__(data_folder, glob_pattern=glob_pattern, **kw)
-        self.genre = genre
+        self.genre, self.compression = genre, compression
 
     def read_file(self, filepath: str):
         # surrogateescape keeps undecodable bytes visible per line instead of failing the whole file
