@@ -19,7 +19,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 JOBS ?= 2
 
-.PHONY: help install reproduce test test-nbs test-py test-slow export check-export lab docs clean-nbs clean
+.PHONY: help install reproduce test test-nbs test-py test-slow export check-export lab docs docs-exec clean-nbs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -61,8 +61,11 @@ test-slow: $(STAMP)  ## also the notebook cells flagged slow
 lab: $(STAMP)  ## JupyterLab on nbs/ (works as root and offline)
 	$(BIN)/jupyter lab --notebook-dir nbs --no-browser --ip 127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-docs: $(STAMP)  ## build the docs site offline into docs/_build/html
+docs: $(STAMP)  ## build the docs site offline into docs/_build/html (open index.html)
 	$(BIN)/python docs/build.py
+
+docs-exec: $(STAMP)  ## the same, executing every notebook first
+	$(BIN)/python docs/build.py --execute
 
 clean-nbs: $(STAMP)  ## strip outputs/metadata from notebooks before committing
 	$(BIN)/nbdev_clean

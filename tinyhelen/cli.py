@@ -20,6 +20,7 @@ GROUPS: dict[str, tuple[str, list[str]]] = {
     # group: (one-line help, modules that add commands to it)
     "data": ("inspect, summarise and download the corpora", ["tinyhelen.data", "tinyhelen.stats"]),
     "refine": ("rewrite a corpus into leaner text with an LLM; reports; Leaner-Eval questions", ["tinyhelen.refine"]),
+    "sweep": ("run grids of experiment notebooks with papermill; collect their results", ["tinyhelen.sweep"]),
 }
 
 

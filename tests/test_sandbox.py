@@ -1,0 +1,135 @@
+"""Hostile programs: each is contained, gets the right verdict, and the evaluator stays healthy."""
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from tinyhelen.sandbox import Limits, Sandbox
+
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="OS-level isolation (user ids, network namespace) needs root")
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(workers=2, limits=Limits(timeout=3, memory_mb=1024)) as sb:
+        yield sb
+
+
+def healthy(sb):
+    v = sb.run(["assert sorted([3, 1, 2]) == [1, 2, 3]"] * 4)
+    assert all(x.passed for x in v) and all(p.poll() is None for p in sb._procs.values())
+
+
+def uid_processes(uids):
+    from tinyhelen.sandbox import _user_pids
+    return [p for u in uids for p in _user_pids(u)]
+
+
+def test_python_level_fork_bomb(sandbox):
+    v, = sandbox.run(["import os\nwhile True:\n    os.fork()"])
+    assert v.status == "error" and "NoneType" in v.reason
+    healthy(sandbox)
+
+
+@ROOT_ONLY
+def test_ctypes_fork_bomb_is_capped_and_reaped(sandbox):
+    bomb = "import ctypes\nlibc = ctypes.CDLL(None)\nwhile True:\n    libc.fork()"
+    t = time.monotonic()
+    v, = sandbox.run([bomb], Limits(timeout=2, nproc=16))
+    assert v.status == "timeout" and time.monotonic() - t < 30
+    assert uid_processes(set(u for u in sandbox.uids)) == [], "no process of the bomb survives"
+    healthy(sandbox)
+
+
+def test_infinite_loop_times_out(sandbox):
+    v, = sandbox.run(["while True:\n    pass"], Limits(timeout=1))
+    assert v.status == "timeout" and 0.9 < v.seconds < 10
+    healthy(sandbox)
+
+
+def test_huge_allocation_is_refused(sandbox):
+    v, = sandbox.run(["x = bytearray(10 * 2**30)\nassert len(x) > 0"])
+    assert v.status == "error" and "MemoryError" in v.reason
+    healthy(sandbox)
+
+
+@ROOT_ONLY
+def test_files_outside_its_folder_survive(sandbox, tmp_path):
+    canary = tmp_path / "canary.txt"
+    canary.write_text("alive")
+    tmp_path.chmod(0o755)
+    attacks = [f"import ctypes\nassert ctypes.CDLL(None).unlink({str(canary).encode()!r}) == 0",
+               f"open({str(canary)!r}, 'w').write('dead')",
+               f"import shutil\nshutil.rmtree({str(tmp_path)!r})",
+               "import os\nos.remove('/etc/hostname')"]
+    verdicts = sandbox.run(attacks)
+    assert all(not v.passed for v in verdicts), verdicts
+    assert canary.read_text() == "alive" and os.path.exists("/etc/hostname")
+    healthy(sandbox)
+
+
+@ROOT_ONLY
+def test_no_network(sandbox):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(3)
+    port = server.getsockname()[1]
+    got = []
+
+    def accept():
+        try:
+            got.append(server.accept())
+        except OSError:  # timed out or closed: nothing came
+            pass
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    v, = sandbox.run([f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)"])
+    t.join()
+    server.close()
+    assert v.status == "error" and ("OSError" in v.reason or "unreachable" in v.reason), v
+    assert got == [], "the listener on the host must see no connection"
+    healthy(sandbox)
+
+
+def test_killing_its_parent_fails(sandbox):
+    prog = "import ctypes, os\nassert ctypes.CDLL(None).kill(os.getppid(), 9) == 0"
+    v, = sandbox.run([prog])
+    assert not v.passed
+    healthy(sandbox)
+
+
+def test_os_exit_is_not_a_pass(sandbox):
+    v, = sandbox.run(["import os\nos._exit(0)\nassert False"])
+    assert v.status == "failed" and "exited before" in v.reason
+    healthy(sandbox)
+
+
+def test_stdout_flood_is_contained(sandbox):
+    flood, endless = "for _ in range(200_000):\n    print('x' * 1000)", "while True:\n    print('y' * 10000)"
+    v1, v2 = sandbox.run([flood, endless], Limits(timeout=2))
+    assert v1.status == "passed" and v2.status == "timeout"
+    healthy(sandbox)
+
+
+def test_cwd_and_env_changes_do_not_leak(sandbox):
+    cwd, env = os.getcwd(), dict(os.environ)
+    first, = sandbox.run(["import os\nos.chdir('/')\nos.environ['EVIL'] = '1'"])
+    second, = sandbox.run(["import os\nassert 'EVIL' not in os.environ\nassert os.path.basename(os.getcwd()).startswith('sandbox-')"])
+    assert first.passed and second.passed, (first, second)
+    assert os.getcwd() == cwd and dict(os.environ) == env
+
+
+def test_forged_pass_is_not_accepted(sandbox):
+    prog = "import os, json\nfor fd in range(3, 64):\n    try: os.write(fd, json.dumps(['x', 'passed', '']).encode())\n    except OSError: pass\nassert False"
+    v, = sandbox.run([prog])
+    assert not v.passed
+    healthy(sandbox)
+
+
+def test_verdicts_are_deterministic(sandbox):
+    progs = ["assert 1", "assert 0", "while 1: pass", "1/0", "import os\nos._exit(3)"] * 3
+    runs = [[v.status for v in sandbox.run(progs, Limits(timeout=1))] for _ in range(2)]
+    assert runs[0] == runs[1] and runs[0][:5] == ["passed", "failed", "timeout", "error", "failed"]
