@@ -22,6 +22,7 @@ GROUPS: dict[str, tuple[str, list[str]]] = {
     "lintseq": ("programs -> linter-guided edit sequences (LintSeq) and SFT data", ["tinyhelen.lintseq_corpus"]),
     "tokenizer": ("train and inspect the 2K BPE tokenizers", ["tinyhelen.tokenizers"]),
     "train": ("pre-train, fine-tune and curriculum-train models", ["tinyhelen.train"]),
+    "refine": ("rewrite a corpus into leaner text with an LLM; reports; Leaner-Eval questions", ["tinyhelen.refine"]),
     "sweep": ("run grids of experiment notebooks with papermill; collect their results", ["tinyhelen.sweep"]),
 }
 
