@@ -24,8 +24,9 @@ from ..data import tinyhelen_dir
 # %% auto 0
 __all__ = ['TASKS', 'PAPER_LRS', 'PAPER_SEEDS', 'NO_TRAIN', 'Task', 'accuracy', 'f1', 'mcc', 'pearson', 'average_ranks',
            'spearman', 'task_metrics', 'selection_score', 'GlueConfig', 'SkipTask', 'task_data', 'labelled',
-           'model_name', 'train_steps', 'predict', 'run_cell', 'summarise', 'table_markdown', 'best_rows', 'plot_task',
-           'default_out', 'read_cells', 'evaluate', 'headline', 'write_reports', 'evaluate_glue', 'add_cli']
+           'model_name', 'train_steps', 'predict', 'run_cell', 'summarise', 'table_markdown', 'frame_markdown',
+           'best_rows', 'plot_task', 'default_out', 'read_cells', 'evaluate', 'headline', 'write_reports',
+           'evaluate_glue', 'add_cli']
 
 # %% ../../nbs/10_eval_glue.ipynb
 @dataclass(frozen=True)
@@ -184,7 +185,8 @@ def task_data(task: str, cfg: GlueConfig) -> dict[str, datasets.Dataset]:
     if task not in TASKS:
         raise DataError(folder, f"unknown Leaner-GLUE task {task!r}", f"Choose from {', '.join(TASKS)}", field="tasks")
     spec, root = TASKS[task], cfg.data_root or None
-    cut = lambda ds: ds.select(range(min(cfg.limit, len(ds)))) if cfg.limit else ds
+    # a seeded subset, not the first rows: some release files are sorted by label
+    cut = lambda ds: ds.shuffle(seed=0).select(range(cfg.limit)) if 0 < cfg.limit < len(ds) else ds
     out = {s: cut(load_glue(task, s, root)) for s in (spec.val, *spec.tests)}
     if (folder / f"{task}_train.jsonl").is_file():
         out["train"] = cut(load_glue(task, "train", root))
@@ -315,6 +317,15 @@ def table_markdown(summary) -> str:
     lines = ["| task | split | metric | best lr | test mean ± std | seeds |", "|---|---|---|---|---|---|"]
     for r in summary.itertuples():
         lines.append(f"| {r.task} | {r.split} | {r.metric} | {r.best_lr:g} | {r.mean:.4f} ± {r.std:.4f} | {r.seeds} |")
+    return "\n".join(lines) + "\n"
+
+
+def frame_markdown(df) -> str:
+    "Any DataFrame as a markdown table (pandas' to_markdown needs tabulate, which is not a dependency)."
+    cols = list(df.columns)
+    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)
+    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines) + "\n"
 
 
