@@ -35,3 +35,25 @@ def test_glue_experiment_smoke(tmp_path):
     p = run_notebook(tmp_path, pretrain_steps=4, max_steps=3, limit=32, tasks="rte", wandb="disabled")
     assert p.returncode == 0, p.stderr[-3000:]
     assert all((run / n / "cells.jsonl").read_text() == c for n, c in cells.items())
+
+
+def test_cli_skips_tasks_without_train_and_reports_bad_roots(tmp_path, capsys):
+    from tinyhelen.cli import main
+    assert main(["eval", "glue", "llama-smoke", "--tasks", "sst2", "--out", str(tmp_path / "g"), "--wandb", "disabled"]) == 0
+    assert "skipping sst2: no train split" in capsys.readouterr().out
+    assert main(["eval", "glue", "llama-smoke", "--tasks", "rte", "--data-root", str(tmp_path / "nowhere"),
+                 "--out", str(tmp_path / "g2"), "--wandb", "disabled"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_full_data_splits(shared_data):
+    "On the full release every task's evaluation splits load, are labelled, and MNLI/QNLI/QQP/SST-2 lack train."
+    from tinyhelen.eval.glue import TASKS, GlueConfig, SkipTask, labelled, task_data
+    cfg = GlueConfig(checkpoint="llama-smoke", data_root=str(shared_data))
+    for name, spec in TASKS.items():
+        try:
+            data = task_data(name, cfg)
+        except SkipTask:
+            assert name in ("sst2", "qqp", "mnli", "qnli")
+            continue
+        assert all(labelled(data[s]) for s in (spec.val, *spec.tests)) and len(data["train"]) > 100

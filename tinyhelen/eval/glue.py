@@ -351,10 +351,12 @@ def plot_task(rows, task: str, path: str | os.PathLike, hue: str | None = None) 
     d = rows[rows["task"] == task].copy()
     d["what"] = d["metric"] + np.where(d["split"] == "test", "", " (" + d["split"].str.replace("test_", "") + ")")
     groups = d["what"].nunique() * (1 if hue is None else max(1, d[hue].nunique() // 2))
-    fig, ax = plt.subplots(figsize=(2.0 + 1.2 * groups, 3.2))
+    fig, ax = plt.subplots(figsize=(2.0 + 1.2 * groups + (1.4 if hue else 0), 3.2))
     sns.barplot(data=d, x="what", y="value", hue=hue, errorbar="sd", ax=ax, palette="colorblind" if hue else None)
     ax.set(xlabel="", ylabel="test score", title=f"Leaner-GLUE {task}")
     ax.axhline(0, color="black", lw=0.6)
+    if hue is not None:
+        ax.legend(title=hue, bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False)
     fig.tight_layout()
     path = Path(path)
     with atomic_write(path, "wb") as f:
