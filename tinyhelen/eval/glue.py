@@ -37,20 +37,21 @@ class Task:
     num_labels: int
     metrics: tuple[str, ...]
     epochs: int
+    eval_steps: int                   # the paper's evaluation interval (steps)
     val: str = "validation"
     tests: tuple[str, ...] = ("test",)
 
 
 TASKS: dict[str, Task] = {t.name: t for t in [
-    Task("cola", ("sentence",), 2, ("mcc",), 30),
-    Task("sst2", ("sentence",), 2, ("accuracy",), 3),
-    Task("mrpc", ("sentence1", "sentence2"), 2, ("f1", "accuracy"), 30),
-    Task("qqp", ("question1", "question2"), 2, ("f1", "accuracy"), 3),
-    Task("stsb", ("sentence1", "sentence2"), 1, ("pearson", "spearman"), 30),
-    Task("mnli", ("premise", "hypothesis"), 3, ("accuracy",), 3, "validation_matched", ("test_matched", "test_mismatched")),
-    Task("qnli", ("question", "sentence"), 2, ("accuracy",), 3),
-    Task("rte", ("sentence1", "sentence2"), 2, ("accuracy",), 50),
-    Task("wnli", ("sentence1", "sentence2"), 2, ("accuracy",), 3),  # not in the paper's scripts: run_glue's default
+    Task("cola", ("sentence",), 2, ("mcc",), 30, 30),
+    Task("sst2", ("sentence",), 2, ("accuracy",), 3, 250),
+    Task("mrpc", ("sentence1", "sentence2"), 2, ("f1", "accuracy"), 30, 10),
+    Task("qqp", ("question1", "question2"), 2, ("f1", "accuracy"), 3, 1250),
+    Task("stsb", ("sentence1", "sentence2"), 1, ("pearson", "spearman"), 30, 20),
+    Task("mnli", ("premise", "hypothesis"), 3, ("accuracy",), 3, 1250, "validation_matched", ("test_matched", "test_mismatched")),
+    Task("qnli", ("question", "sentence"), 2, ("accuracy",), 3, 350),
+    Task("rte", ("sentence1", "sentence2"), 2, ("accuracy",), 50, 10),
+    Task("wnli", ("sentence1", "sentence2"), 2, ("accuracy",), 3, 10),  # not in the paper's scripts: our choice
 ]}
 PAPER_LRS = (5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3)
 PAPER_SEEDS = (1, 53, 65, 256, 9264)
@@ -129,6 +130,7 @@ class GlueConfig:
     micro_batch: int = 32             # batch_size is reached by gradient accumulation
     max_len: int = 256
     max_steps: int = 0                # 0: the paper's epochs over the train rows
+    eval_every: int = 0               # 0: the paper's per-task interval; the last step is always evaluated
     limit: int = 0                    # rows per split (0: all)
     warmup_steps: int = 0
     no_train: str = "skip"            # skip | error | split-validation
@@ -136,7 +138,7 @@ class GlueConfig:
     out: str = ""                     # default: <runs>/glue/<checkpoint name>-<fingerprint>
     device: str = "auto"              # auto | cpu | cuda
     eval_batch: int = 64
-    keep_checkpoints: bool = False
+    keep_checkpoints: bool = False    # save each cell's final model under <out>/work/
     wandb: str = "offline"
     progress: bool = True
 
@@ -249,8 +251,7 @@ def predict(model, examples: dict, batch_size: int = 64) -> np.ndarray:
 
 
 def run_cell(task: str, lr: float, seed: int, data: dict[str, datasets.Dataset], cfg: GlueConfig, work: Path) -> dict:
-    "Fine-tune one (task, lr, seed) and score it on the selection and test splits; returns the cell's row."
-    from tinyhelen.models import model_class
+    "Fine-tune one (task, lr, seed), scoring every evaluation; returns the cell's row at its best validation score."
     from tinyhelen.tokenizers import load_tokenizer
     from tinyhelen.train import TrainConfig, cls_examples, train
     spec, name = TASKS[task], model_name(cfg.checkpoint)
@@ -264,31 +265,33 @@ def run_cell(task: str, lr: float, seed: int, data: dict[str, datasets.Dataset],
                        init_from="" if scratch else cfg.checkpoint, text_field=",".join(spec.fields), label_field="label",
                        num_labels=spec.num_labels, block_size=cfg.max_len, micro_batch=micro,
                        grad_accum=max(1, cfg.batch_size // micro), max_steps=steps, lr=lr, warmup_steps=cfg.warmup_steps,
-                       eval_every=0, eval_batches=max(1, cfg.eval_batch // micro), log_every=max(1, steps // 10),
-                       save_every=0, keep_last=1, out_dir=str(work), seed=seed, device=cfg.device, compile="no",
-                       wandb="disabled", progress=False)
+                       eval_every=cfg.eval_every or spec.eval_steps, eval_batches=1, log_every=max(1, steps // 10),
+                       save_every=0 if cfg.keep_checkpoints else -1, keep_last=1, out_dir=str(work), seed=seed,
+                       device=cfg.device, compile="no", wandb="disabled", progress=False)
+    tok = load_tokenizer(tokenizer)
+    scored = [s for s in (spec.val, *spec.tests) if labelled(data[s])]
+    examples = {s: cls_examples(data[s], tok, cfg.max_len, ",".join(spec.fields), "label", spec.num_labels) for s in scored}
+    evals = []
+
+    def score_splits(step: int, model) -> dict:
+        row = {"step": step}
+        for split in scored:
+            metrics = task_metrics(spec, predict(model, examples[split], cfg.eval_batch), data[split]["label"])
+            row.update({f"{split}/{k}": v for k, v in metrics.items()}, **{f"{split}/score": selection_score(spec, metrics)})
+        evals.append(row)
+        return {f"glue/{k}": v for k, v in row.items() if k != "step"}
+
     shutil.rmtree(work, ignore_errors=True)  # a cell is either recorded or redone from the start
     t0 = time.perf_counter()
-    result = train(tcfg, data["train"], data[spec.val])
+    result = train(tcfg, data["train"], data[spec.val], eval_hook=score_splits)
     seconds = time.perf_counter() - t0
-    import torch
-    model = model_class(name, "cls").from_pretrained(result["checkpoint"])
-    model.to("cuda" if torch.cuda.is_available() and cfg.device != "cpu" else "cpu")
-    tok = load_tokenizer(result["checkpoint"])
+    best = max(evals, key=lambda r: r[f"{spec.val}/score"])  # the first of equal scores: the earliest step
     row = {"task": task, "lr": lr, "seed": seed, "fingerprint": cfg.fingerprint(), "steps": steps,
            "train_rows": len(data["train"]), "train_seconds": round(seconds, 2), "train_loss": result.get("train/loss"),
-           "train_source": "train" if (_glue_dir(cfg) / f"{task}_train.jsonl").is_file() else f"half of {spec.val}"}
-    for split in (spec.val, *spec.tests):
-        ds = data[split]
-        if not labelled(ds):
-            row[f"{split}/note"] = "no gold labels: not scored"
-            continue
-        ex = cls_examples(ds, tok, cfg.max_len, ",".join(spec.fields), "label", spec.num_labels)
-        metrics = task_metrics(spec, predict(model, ex, cfg.eval_batch), ds["label"])
-        row.update({f"{split}/{k}": v for k, v in metrics.items()})
-        row[f"{split}/score"] = selection_score(spec, metrics)
-    if not cfg.keep_checkpoints:
-        shutil.rmtree(work, ignore_errors=True)
+           "train_source": "train" if (_glue_dir(cfg) / f"{task}_train.jsonl").is_file() else f"half of {spec.val}",
+           "evals": len(evals), "best_step": best["step"], **{k: v for k, v in best.items() if k != "step"},
+           "final_val_score": evals[-1][f"{spec.val}/score"]}
+    row.update({f"{s}/note": "no gold labels: not scored" for s in (spec.val, *spec.tests) if s not in scored})
     return row
 
 # %% ../../nbs/10_eval_glue.ipynb
@@ -443,7 +446,8 @@ def write_reports(cells: list[dict], out: Path, skipped: dict | None = None):
 # %% ../../nbs/10_eval_glue.ipynb
 def evaluate_glue(checkpoint: str, tasks: list[str] | str = tuple(TASKS), out: str = "", tokenizer: str = "",
                   lrs: list[float] | str = PAPER_LRS, seeds: list[int] | str = PAPER_SEEDS, batch_size: int = 256,
-                  micro_batch: int = 32, max_len: int = 256, max_steps: int = 0, limit: int = 0, warmup_steps: int = 0,
+                  micro_batch: int = 32, max_len: int = 256, max_steps: int = 0, eval_every: int = 0, limit: int = 0,
+                  warmup_steps: int = 0,
                   no_train: str = "skip", data_root: str = "", device: str = "auto", eval_batch: int = 64,
                   keep_checkpoints: bool = False, wandb: str = "offline") -> dict:
     """Fine-tune a checkpoint (or a zoo model from scratch, with --tokenizer) on Leaner-GLUE tasks.
@@ -456,7 +460,7 @@ def evaluate_glue(checkpoint: str, tasks: list[str] | str = tuple(TASKS), out: s
     """
     join = lambda v: v if isinstance(v, str) else ",".join(map(str, v))
     cfg = GlueConfig(checkpoint=checkpoint, tokenizer=tokenizer, tasks=join(tasks), lrs=join(lrs), seeds=join(seeds),
-                     batch_size=batch_size, micro_batch=micro_batch, max_len=max_len, max_steps=max_steps, limit=limit,
+                     batch_size=batch_size, micro_batch=micro_batch, max_len=max_len, max_steps=max_steps, eval_every=eval_every, limit=limit,
                      warmup_steps=warmup_steps, no_train=no_train, data_root=data_root, out=out, device=device,
                      eval_batch=eval_batch, keep_checkpoints=keep_checkpoints, wandb=wandb)
     res = evaluate(cfg)
@@ -476,7 +480,7 @@ def add_cli(parser) -> None:
     p.add_argument("--tokenizer", default="", help="tokenizer folder (needed with a model name)")
     p.add_argument("--lrs", nargs="+", type=float, default=list(PAPER_LRS))
     p.add_argument("--seeds", nargs="+", type=int, default=list(PAPER_SEEDS))
-    for name, default in (("batch-size", 256), ("micro-batch", 32), ("max-len", 256), ("max-steps", 0), ("limit", 0),
+    for name, default in (("batch-size", 256), ("micro-batch", 32), ("max-len", 256), ("max-steps", 0), ("eval-every", 0), ("limit", 0),
                           ("warmup-steps", 0), ("eval-batch", 64)):
         p.add_argument(f"--{name}", dest=name.replace("-", "_"), type=int, default=default)
     p.add_argument("--no-train", dest="no_train", default="skip", choices=NO_TRAIN,
