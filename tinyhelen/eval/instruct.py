@@ -25,9 +25,9 @@ from ..refine import oov, similarity_bin, training_similarity
 # %% auto 0
 __all__ = ['CRITERIA', 'ANSWER_STOPS', 'RUBRIC', 'REPAIR', 'JUDGE_BACKENDS', 'HOW_TO_JUDGE', 'instruction_prompt',
            'load_questions', 'load_model', 'answer_questions', 'answer_measures', 'answer_nll', 'labels_for',
-           'groups_for', 'judge_prompt', 'JudgeParseError', 'parse_scores', 'JudgeStats', 'judge', 'fixture_judge',
-           'scores_frame', 'measures_frame', 'summarise', 'summary_table', 'markdown', 'plot_scores', 'resolve_judge',
-           'parse_models', 'headline', 'evaluate_instruct', 'add_cli']
+           'groups_for', 'judge_prompt', 'JudgeParseError', 'JudgeUnavailable', 'parse_scores', 'JudgeStats', 'judge',
+           'fixture_judge', 'scores_frame', 'measures_frame', 'summarise', 'summary_table', 'markdown', 'plot_scores',
+           'probe_judge', 'resolve_judge', 'parse_models', 'headline', 'evaluate_instruct', 'add_cli']
 
 # %% ../../nbs/11_eval_instruct.ipynb
 CRITERIA = ("grammar", "coherence", "specificity")
@@ -168,6 +168,10 @@ class JudgeParseError(ValueError):
     "A judge reply that does not follow the format; the message says why."
 
 
+class JudgeUnavailable(RuntimeError):
+    "No judge to ask; the message is the one line telling the user what was tried and how to configure one."
+
+
 def parse_scores(reply: str, labels: list[str]) -> dict[str, dict[str, int]]:
     "{label: {criterion: 0..5}} from a judge reply, or JudgeParseError."
     text = reply.strip()
@@ -220,8 +224,11 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 def judge(backend, questions: list[dict], answers: dict[str, dict[str, str]], out: str | None = None,
           retries: int = 2, max_per_prompt: int = 10, seed: int = 65, chunk: int = 32,
-          progress: bool = False) -> tuple[list[dict], JudgeStats]:
-    "Judge every question's answers; returns (records, stats). Records name models; prompts never do."
+          progress: bool = False, check=None) -> tuple[list[dict], JudgeStats]:
+    """Judge every question's answers; returns (records, stats). Records name models; prompts never do.
+
+`check(backend)`, if given, runs once before the first request and returns '' or why the judge is unusable
+(then JudgeUnavailable is raised and nothing is asked)."""
     from tqdm.auto import tqdm
     names = sorted(answers)
     path = Path(out) / "judgments.jsonl" if out else None
@@ -236,6 +243,8 @@ def judge(backend, questions: list[dict], answers: dict[str, dict[str, str]], ou
                 records.append(done[key])
             else:
                 todo.append((q, group, prompt, key))
+    if todo and check is not None and (why := check(backend)):
+        raise JudgeUnavailable(why)
     sink = open(path, "a", encoding="utf-8") if path else None
     try:
         for s in tqdm(range(0, len(todo), chunk), desc="judging", disable=not progress):
@@ -403,6 +412,23 @@ HOW_TO_JUDGE = ("configure one with --judge-backend openai --judge-model NAME [-
                 "$OPENAI_API_KEY), or --judge-backend transformers --judge-model PATH")
 
 
+def probe_judge(backend) -> str:
+    "'' if an OpenAI-compatible judge answers a one-token request, else the one-line reason (no retries, no cache)."
+    import os
+    if backend.name != "openai":
+        return ""
+    cfg = backend.cfg
+    where = cfg.base_url or os.environ.get("OPENAI_BASE_URL") or "api.openai.com"
+    test = make_backend(replace(cfg, cache_dir=None, max_retries=0, timeout=min(cfg.timeout, 20.0), max_tokens=1))
+    try:
+        rep, = test.generate([Request.user("Reply with OK.")])
+        err = rep.error
+    except RuntimeError as e:  # e.g. no API key
+        err = str(e)
+    return (f"no judge: tried openai ({cfg.model} at {where}): {err}; {HOW_TO_JUDGE}. "
+            "Reporting automatic measures only.") if err else ""
+
+
 def resolve_judge(backend: str = "openai", model: str = "gpt-4-turbo", base_url: str | None = None,
                   cache_dir: str | None = None, probe: bool = True, **llm):
     "(backend object, '') for a usable judge, or (None, one-line reason) when there is none."
@@ -423,13 +449,10 @@ def resolve_judge(backend: str = "openai", model: str = "gpt-4-turbo", base_url:
         if not base_url and not os.environ.get(cfg.api_key_env):
             return None, (f"no judge: tried openai ({model} at {where}) but ${cfg.api_key_env} is not set and no "
                           f"--judge-base-url was given; {HOW_TO_JUDGE}. Reporting automatic measures only.")
-        if probe:
-            test = make_backend(replace(cfg, cache_dir=None, max_retries=0, timeout=min(cfg.timeout, 20.0), max_tokens=1))
-            rep, = test.generate([Request.user("Reply with OK.")])
-            if not rep.ok:
-                return None, (f"no judge: tried openai ({model} at {where}): {rep.error}; {HOW_TO_JUDGE}. "
-                              "Reporting automatic measures only.")
-        return make_backend(cfg), ""
+        be = make_backend(cfg)
+        if probe and (why := probe_judge(be)):
+            return None, why
+        return be, ""
     if not Path(model).is_dir():
         return None, (f"no judge: tried transformers with model folder {model!r}, which does not exist; {HOW_TO_JUDGE}. "
                       "Reporting automatic measures only.")
@@ -492,17 +515,20 @@ core-2K coverage, and perplexity under --reference (a checkpoint). Outputs in --
         ref = load_model(reference, device) if reference else None
         measures = measures_frame(qs, answers, ref)
         backend, why = resolve_judge(judge_backend, judge_model, judge_base_url,
-                                     judge_cache or str(out_dir / "judge_cache"), concurrency=concurrency)
+                                     judge_cache or str(out_dir / "judge_cache"), probe=False, concurrency=concurrency)
         fixture = judge_backend == "fixture"
-        if backend is None:
-            print(why)
-            records, stats, scores = [], None, scores_frame([])
-        else:
+        records, stats = [], None
+        if backend is not None:
             if fixture:
                 print("judge: fixture (surface-feature stand-in) -- its scores are FIXTURE SCORES, not answer quality")
-            records, stats = judge(backend, qs, answers, out=str(out_dir), retries=retries,
-                                   max_per_prompt=max_per_prompt, seed=seed, progress=progress)
-            scores = scores_frame(records)
+            try:
+                records, stats = judge(backend, qs, answers, out=str(out_dir), retries=retries, max_per_prompt=max_per_prompt,
+                                       seed=seed, progress=progress, check=probe_judge)
+            except JudgeUnavailable as e:
+                backend, why = None, str(e)
+        if backend is None:
+            print(why)
+        scores = scores_frame(records)
         s_meas, s_scores = summarise(measures), summarise(scores)
         summary = pd.concat([s_scores.assign(kind="fixture" if fixture else "judge"), s_meas.assign(kind="automatic")],
                             ignore_index=True)
