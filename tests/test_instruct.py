@@ -143,3 +143,35 @@ def test_cli_no_judge(tiny, tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("no judge: --judge-backend none") and "## Automatic measures" in r.stdout
     assert json.loads((tmp_path / "o/summary.json").read_text())["judge"] == "none"
+
+
+EXPERIMENT = ROOT / "nbs" / "experiments" / "06_judge.ipynb"
+
+
+def test_experiment_notebook_is_parameterized_and_skipped_by_nbdev_test():
+    nb = json.loads(EXPERIMENT.read_text())
+    first = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    assert "parameters" in first["metadata"].get("tags", []), "papermill needs the first code cell tagged `parameters`"
+    src = "".join(first["source"])
+    for p in ("profile", "out_dir", "run_dir", "leaner_leaner", "ori_ori", "judge_backend", "per_bin"):
+        assert f"\n{p} = " in "\n" + src, p
+    assert (EXPERIMENT.parent / ".notest").exists(), "nbdev_test must not run experiments at full size"
+
+
+@pytest.mark.slow
+def test_experiment_smoke_profile(tmp_path):
+    "The smoke profile alone: trains the four tiny recipes, judges with the fixture judge, writes results.json."
+    import papermill as pm
+    out = tmp_path / "out"
+    t = time.time()
+    pm.execute_notebook(str(EXPERIMENT), str(tmp_path / "executed.ipynb"), parameters={"out_dir": str(out)},
+                        kernel_name="python3", cwd=str(EXPERIMENT.parent), progress_bar=False)
+    seconds = time.time() - t
+    res = json.loads((out / "results.json").read_text())
+    assert res["profile"] == "smoke" and res["fixture_scores"] is True and res["trained_here"] is True
+    assert res["judge_stats/judged"] == res["questions"] == 12 and res["judge_stats/parse_failures"] == 0
+    recipes = ("leaner-leaner", "leaner-ori", "ori-leaner", "ori-ori")
+    assert all(f"fixture/{r}/total" in res and f"{r}/words" in res for r in recipes)
+    assert not any(k.startswith("judge/") for k in res), "fixture scores are never reported as judge scores"
+    assert (out / "scores.png").exists() and (out / "summary.md").read_text().count("fixture") >= 1
+    print(f"smoke profile: {seconds:.0f} s")

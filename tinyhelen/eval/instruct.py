@@ -483,15 +483,15 @@ def headline(summary: pd.DataFrame, prefix: str = "") -> dict:
 
 def evaluate_instruct(model: list[str] | dict, out: str, questions: str | None = None, bins: list[str] | None = None,
                       per_bin: int | None = None, training: str | None = None, max_new_tokens: int = 960,
-                      batch_size: int = 8, judge_backend: str = "openai", judge_model: str = "gpt-4-turbo",
+                      temperature: float = 0.0, top_p: float = 0.95, batch_size: int = 8, judge_backend: str = "openai", judge_model: str = "gpt-4-turbo",
                       judge_base_url: str | None = None, judge_cache: str | None = None, concurrency: int = 16,
                       retries: int = 2, max_per_prompt: int = 10, reference: str | None = None, seed: int = 65,
-                      device: str | None = None, wandb: str = "offline", progress: bool = True) -> dict:
+                      device: str | None = None, wandb: str | None = None, progress: bool = True) -> dict:
     """Answer Leaner-Eval questions with several models and score the answers with an LLM judge.
 
 Models: --model name=checkpoint (repeat; up to 10 share a judge prompt). Questions: Leaner-Eval (all bins, or
 --bins, --per-bin N for a seeded sample), or --questions FILE (JSON lines with 'question', optional 'bin';
---training FOLDER bins the rest by TF-IDF similarity). Answers: greedy, prompt '### TASK INPUT:\\n{q}\\n\\n### RESPONSE:\\n'.
+--training FOLDER bins the rest by TF-IDF similarity). Answers: greedy (the paper; --temperature > 0 samples), prompt '### TASK INPUT:\\n{q}\\n\\n### RESPONSE:\\n'.
 Judge: openai (OpenAI or any compatible server via --judge-base-url; key in $OPENAI_API_KEY), transformers
 (--judge-model is a local folder), replay (cached replies only), fixture (a surface-feature stand-in for smoke
 tests; its scores are not quality), none. Without a reachable judge only automatic measures are reported: words,
@@ -504,7 +504,7 @@ core-2K coverage, and perplexity under --reference (a checkpoint). Outputs in --
     qs = load_questions(questions, bins, per_bin, training, seed)
     if not qs:
         raise DataError(questions or "Leaner-Eval", "no questions selected", "Check --bins and --per-bin")
-    gen = GenConfig(n=1, temperature=0.0, max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
+    gen = GenConfig(n=1, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
     config = {"models": {k: str(v) for k, v in models.items()}, "questions": questions or "leaner-eval", "bins": bins,
               "per_bin": per_bin, "n_questions": len(qs), **asdict(gen), "judge_backend": judge_backend,
               "judge_model": judge_model, "judge_base_url": judge_base_url, "retries": retries,
@@ -577,8 +577,10 @@ def add_cli(parser) -> None:
     p.add_argument("--judge-base-url", dest="judge_base_url", help="OpenAI-compatible endpoint, e.g. http://host:8000/v1")
     p.add_argument("--judge-cache", dest="judge_cache", help="judge reply cache (default: <out>/judge_cache)")
     p.add_argument("--reference", dest="reference", help="checkpoint for the perplexity of the answers")
-    for name, typ, default in (("max-new-tokens", int, 960), ("batch-size", int, 8), ("concurrency", int, 16),
+    for name, typ, default in (("max-new-tokens", int, 960), ("temperature", float, 0.0), ("top-p", float, 0.95),
+                               ("batch-size", int, 8), ("concurrency", int, 16),
                                ("retries", int, 2), ("max-per-prompt", int, 10), ("seed", int, 65)):
         p.add_argument(f"--{name}", dest=name.replace("-", "_"), type=typ, default=default)
     p.add_argument("--device", dest="device")
-    p.add_argument("--wandb", dest="wandb", default="offline", choices=["offline", "online", "disabled"])
+    p.add_argument("--wandb", dest="wandb", default=None, choices=["offline", "online", "disabled"],
+                   help="W&B mode (default: $WANDB_MODE, else offline)")
