@@ -95,7 +95,8 @@ def answer_questions(models: dict, questions: list[dict], gen: GenConfig = GenCo
         path = Path(out) / "answers" / f"{name}.json" if out else None
         meta = {"model": spec if isinstance(spec, str) else f"<in-memory {type(spec[0]).__name__}>", "gen": asdict(gen)}
         old = json.loads(path.read_text()) if path and path.exists() else {}
-        have = old.get("answers", {}) if {k: old.get(k) for k in meta} == meta else {}
+        # reuse stored answers only for the same checkpoint folder and settings (an in-memory model has no identity)
+        have = old.get("answers", {}) if isinstance(spec, str) and {k: old.get(k) for k in meta} == meta else {}
         todo = [q for q in questions if q["id"] not in have]
         if todo:
             model, tok = load_model(spec, device)
@@ -526,6 +527,9 @@ core-2K coverage, and perplexity under --reference (a checkpoint). Outputs in --
                                        seed=seed, progress=progress, check=probe_judge)
             except JudgeUnavailable as e:
                 backend, why = None, str(e)
+            if stats and stats.backend_failures:
+                print(f"judge: {stats.backend_failures} prompts got no reply from the backend; they are not recorded, "
+                      "so rerunning the same command asks them again")
         if backend is None:
             print(why)
         scores = scores_frame(records)
