@@ -175,3 +175,17 @@ def test_experiment_smoke_profile(tmp_path):
     assert not any(k.startswith("judge/") for k in res), "fixture scores are never reported as judge scores"
     assert (out / "scores.png").exists() and (out / "summary.md").read_text().count("fixture") >= 1
     print(f"smoke profile: {seconds:.0f} s")
+
+
+def test_transformers_judge_that_cannot_follow_the_format(tiny, tmp_path):
+    "A real local LM as judge (random weights): every reply is malformed, so every prompt is a counted failure."
+    from tinyhelen.eval.instruct import answer_questions, judge, resolve_judge
+    from tinyhelen.eval.code import GenConfig
+    qs = load_questions(per_bin=1)
+    answers = answer_questions(tiny, qs, GenConfig(max_new_tokens=4))
+    be, why = resolve_judge("transformers", model=tiny[NAMES[0]], cache_dir=str(tmp_path / "cache"), max_tokens=8)
+    assert be is not None and why == ""
+    recs, st = judge(be, qs, answers, out=str(tmp_path), retries=1)
+    assert st.parse_failures == len(qs) and st.judged == 0 and st.retries == len(qs)
+    assert all(r["status"] == "failed" and "scores" not in r and r["attempts"] == 2 for r in recs)
+    assert resolve_judge("transformers", model=str(tmp_path / "nope"))[0] is None
