@@ -484,8 +484,8 @@ def headline(summary: pd.DataFrame, prefix: str = "") -> dict:
 
 def evaluate_instruct(model: list[str] | dict, out: str, questions: str | None = None, bins: list[str] | None = None,
                       per_bin: int | None = None, training: str | None = None, max_new_tokens: int = 960,
-                      temperature: float = 0.0, top_p: float = 0.95, batch_size: int = 8, judge_backend: str = "openai", judge_model: str = "gpt-4-turbo",
-                      judge_base_url: str | None = None, judge_cache: str | None = None, concurrency: int = 16,
+                      temperature: float = 0.0, top_p: float = 0.95, batch_size: int = 8, judge_backend: str = "openai",
+                      judge_model: str = "gpt-4-turbo", judge_base_url: str | None = None, judge_cache: str | None = None, concurrency: int = 16,
                       retries: int = 2, max_per_prompt: int = 10, reference: str | None = None, seed: int = 65,
                       device: str | None = None, wandb: str | None = None, progress: bool = True) -> dict:
     """Answer Leaner-Eval questions with several models and score the answers with an LLM judge.
@@ -543,14 +543,19 @@ core-2K coverage, and perplexity under --reference (a checkpoint). Outputs in --
         with atomic_write(out_dir / "summary.csv") as f:
             summary.to_csv(f, index=False)
         label = "fixture scores (not model quality)" if fixture else f"judge {judge_model}"
-        md = (f"## Judge scores ({label})\n\n" + (markdown(summary_table(s_scores)) if backend and not s_scores.empty
-                                                 else f"{why or 'no judged answers'}\n")
-              + "\n## Automatic measures\n\n" + markdown(summary_table(s_meas)))
+        if backend is None:
+            md = f"## Judge scores\n\n{why}\n"
+        else:
+            md = f"## Judge scores ({label})\n\n" + (markdown(summary_table(s_scores)) if not s_scores.empty else
+                                                    "no answers were judged (see judgments.jsonl for the failures)\n")
+        md += "\n## Automatic measures\n\n" + markdown(summary_table(s_meas))
         with atomic_write(out_dir / "summary.md") as f:
             f.write(md)
-        plot_scores(s_meas, ("words", "core2k_coverage", "perplexity"), out_dir / "measures.png", "automatic measures")
+        import matplotlib.pyplot as plt
+        plt.close(plot_scores(s_meas, ("words", "core2k_coverage", "perplexity"), out_dir / "measures.png",
+                              "automatic measures"))
         if not s_scores.empty:
-            plot_scores(s_scores, path=out_dir / "scores.png", title=label)
+            plt.close(plot_scores(s_scores, path=out_dir / "scores.png", title=label))
         result = {"judge": "none" if backend is None else judge_backend, "judge_status": why or "ok",
                   "fixture_scores": fixture, "questions": len(qs), "models": list(models),
                   "judge_stats": asdict(stats) if stats else None,
