@@ -100,6 +100,7 @@ def test_resume_after_kill(tiny, tmp_path):
         t0 = time.time()
         while srv.requests < 4 and proc.poll() is None and time.time() - t0 < 120:
             time.sleep(0.02)
+        assert proc.poll() is None, "the run ended before it could be killed: " + proc.stderr.read().decode()[-2000:]
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         from tinyhelen.llm import LLMCache
