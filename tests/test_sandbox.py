@@ -143,5 +143,6 @@ def test_files_do_not_outlive_their_program(sandbox):
 
 def test_imports_are_found_in_the_text():
     from tinyhelen.sandbox import _imports_of
-    prog = "from typing import List\nimport os, sys as s\ndef f():\n    import a.b as c, d\nfrom . import q\nfrom .x import y\n"
-    assert _imports_of(prog) == {"typing", "os", "sys", "a.b", "d"}
+    prog = ("from typing import List\nimport os, sys as s\ndef f():\n    import a.b as c, d\nfrom . import q\n"
+            "from .x import y\n# import this\nx = 'import antigravity'\n")
+    assert _imports_of(prog) == {"typing", "os", "sys", "a.b", "d"}, "statements only: not comments, not relative"

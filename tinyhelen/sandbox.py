@@ -61,14 +61,16 @@ _home: str | None = None  # in a zygote: the one folder its programs run in, emp
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-_IMPORT = re.compile(r"\bfrom[ \t]+([\w.]+)[ \t]+import\b[^\n;]*|\bimport[ \t]+([^\n;#]+)")
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import\b|import[ \t]+([^\n;#]+))", re.M)
 _MODULE = re.compile(r"[A-Za-z_][\w.]*")
 
 
 def _imports_of(program: str) -> set[str]:
-    """Module names a program may import, read off its text: a superset of its import statements
-    (also inside functions, or in strings, where importing them is merely useless). A regular
-    expression instead of `ast`: the child then parses the program only once, in `compile`."""
+    """Module names a program imports, read off the lines that start with an import statement (at any
+    indentation; a line inside a multi-line string can look like one too, and importing it is merely
+    useless). A regular expression instead of `ast`: the child then parses the program only once, in
+    `compile`. Not seen: an import after `:` or `;` on one line; such a module is imported when the
+    program runs, which fails only where the sandbox user cannot read the library folder."""
     names = set()
     for m in _IMPORT.finditer(program):
         if m[1] is not None:
@@ -132,15 +134,15 @@ def _child(program: str, lim: Limits, uid: int | None, folder: str, wfd: int, no
     try:
         os.setsid()
         os.chdir(folder)
+        null = os.open(os.devnull, os.O_RDWR)  # before any import: a module that writes on import writes nowhere
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
         _preimport(program)
         if uid is not None:
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
         _set_limits(lim, uid is not None)
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
         zygote = folder == _home  # a zygote prepared environment and modules once, for all its children
         if not zygote:
             os.environ.clear()
