@@ -146,3 +146,13 @@ def test_imports_are_found_in_the_text():
     prog = ("from typing import List\nimport os, sys as s\ndef f():\n    import a.b as c, d\nfrom . import q\n"
             "from .x import y\n# import this\nx = 'import antigravity'\n")
     assert _imports_of(prog) == {"typing", "os", "sys", "a.b", "d"}, "statements only: not comments, not relative"
+
+
+def test_a_folder_that_cannot_be_removed_does_not_stop_the_zygote(tmp_path, monkeypatch):
+    import tinyhelen.sandbox as S
+    stuck = tmp_path / "sandbox-stuck"
+    stuck.mkdir()  # as if the last program had left it undeletable
+    monkeypatch.setattr(S, "_home", str(stuck))
+    v = S.run_one("import os\nassert os.getcwd() != " + repr(str(stuck)), Limits(timeout=5), None)
+    assert v.passed, v
+    assert [p.name for p in tmp_path.iterdir()] == ["sandbox-stuck"], "the throwaway folder is gone again"

@@ -229,9 +229,9 @@ def _reap_zombies() -> None:
 
 def run_one(program: str, lim: Limits, uid: int | None) -> Verdict:
     "Fork a child that runs `program` under `lim` (as `uid` if given) and judge it."
-    if _home is None:
-        folder = tempfile.mkdtemp(prefix="sandbox-")
-    else:  # fails if the last program's folder could not be removed: the zygote then stops, and is replaced
+    if _home is None or os.path.lexists(_home):  # outside a zygote, or a last folder that could not be removed
+        folder = tempfile.mkdtemp(prefix="sandbox-", dir=os.path.dirname(_home) if _home else None)
+    else:
         folder = _home
         os.mkdir(folder, 0o700)
     if uid is not None:
@@ -256,7 +256,8 @@ def run_one(program: str, lim: Limits, uid: int | None) -> Verdict:
     if _descendants_left():  # the common case (no process left) costs one waitpid instead of a scan of /proc
         if uid is not None:
             _reap_user(uid)
-        _reap_zombies()
+        if _subreaper:  # elsewhere, other children of the calling process are not ours to collect
+            _reap_zombies()
     os.close(pidfd)
     os.set_blocking(rfd, False)
     try:
