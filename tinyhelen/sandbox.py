@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 
 # %% auto 0
@@ -390,6 +390,7 @@ class Sandbox:
             try:
                 futures = [self._pool.submit(self._drive, i, jobs, out, asdict(limits or self.limits), bar)
                            for i in range(len(self.uids))]
+                wait(futures)  # every driver done before the zygotes are free again, also when one failed
                 for f in futures:
                     f.result()
             finally:
