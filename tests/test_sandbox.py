@@ -133,3 +133,26 @@ def test_verdicts_are_deterministic(sandbox):
     progs = ["assert 1", "assert 0", "while 1: pass", "1/0", "import os\nos._exit(3)"] * 3
     runs = [[v.status for v in sandbox.run(progs, Limits(timeout=1))] for _ in range(2)]
     assert runs[0] == runs[1] and runs[0][:5] == ["passed", "failed", "timeout", "error", "failed"]
+
+
+def test_files_do_not_outlive_their_program(sandbox):
+    first, = sandbox.run(["import os, tempfile\nopen('left.txt', 'w').write('x')\nopen(os.path.join(tempfile.gettempdir(), 'left2.txt'), 'w').write('x')\nos.mkdir('sub')"])
+    second, = sandbox.run(["import os\nassert os.listdir('.') == [], os.listdir('.')"])
+    assert first.passed and second.passed, (first, second)
+
+
+def test_imports_are_found_in_the_text():
+    from tinyhelen.sandbox import _imports_of
+    prog = ("from typing import List\nimport os, sys as s\ndef f():\n    import a.b as c, d\nfrom . import q\n"
+            "from .x import y\n# import this\nx = 'import antigravity'\n")
+    assert _imports_of(prog) == {"typing", "os", "sys", "a.b", "d"}, "statements only: not comments, not relative"
+
+
+def test_a_folder_that_cannot_be_removed_does_not_stop_the_zygote(tmp_path, monkeypatch):
+    import tinyhelen.sandbox as S
+    stuck = tmp_path / "sandbox-stuck"
+    stuck.mkdir()  # as if the last program had left it undeletable
+    monkeypatch.setattr(S, "_home", str(stuck))
+    v = S.run_one("import os\nassert os.getcwd() != " + repr(str(stuck)), Limits(timeout=5), None)
+    assert v.passed, v
+    assert [p.name for p in tmp_path.iterdir()] == ["sandbox-stuck"], "the throwaway folder is gone again"

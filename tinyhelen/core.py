@@ -10,6 +10,7 @@ import importlib.util
 import os
 import random
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -64,14 +65,31 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)  # seeds every CUDA device too
 
 # %% ../nbs/00_core.ipynb
+_umask_lock = threading.Lock()
+
+
+def _current_umask() -> int:
+    "The process umask, read without changing it where Linux shows it (setting it is process-wide: threads would race)."
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _umask_lock:
+        umask = os.umask(0)
+        os.umask(umask)
+    return umask
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"):
     "Open a temp file beside `path` for writing; rename it over `path` only if the block succeeds."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    umask = os.umask(0); os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; outputs should read like any other file
+    os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes the file private; outputs should read like any other file
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
             yield f

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import os
@@ -33,6 +34,7 @@ class LLMConfig:
     top_p: float = 0.95
     max_tokens: int = 800
     concurrency: int = 16              # requests in flight at once (openai)
+    transport: str = "aiohttp"         # the openai client's HTTP layer: aiohttp (less CPU per request) | httpx
     max_retries: int = 6               # on 429, 5xx, timeouts and dropped connections
     backoff: float = 1.0               # seconds; the wait doubles per retry, with jitter
     timeout: float = 120.0             # seconds per request
@@ -167,16 +169,21 @@ class Backend:
             else:
                 todo.append(i)
 
+        loop, writes = asyncio.get_running_loop(), []
+
         def done(j: int, rep: Reply):
             i = todo[j]
-            if rep.ok and self.cache is not None:
-                self.cache.put(self.key(reqs[i]), {"text": rep.text, "prompt_tokens": rep.prompt_tokens,
-                                                   "completion_tokens": rep.completion_tokens,
-                                                   "backend": self.name, "model": self.cfg.model})
+            if rep.ok and self.cache is not None:  # written (and fsynced) in a thread: the event loop keeps sending
+                writes.append(loop.run_in_executor(None, self.cache.put, self.key(reqs[i]), {
+                    "text": rep.text, "prompt_tokens": rep.prompt_tokens, "completion_tokens": rep.completion_tokens,
+                    "backend": self.name, "model": self.cfg.model}))
             out[i] = rep
 
-        if todo:
-            await self._generate([reqs[i] for i in todo], done)
+        try:
+            if todo:
+                await self._generate([reqs[i] for i in todo], done)
+        finally:  # every reply received is on disk before we return or fail
+            await asyncio.gather(*writes)
         for r, rep in zip(reqs, out):
             rep.meta = r.meta
             self.usage.add(rep, self.cfg)
@@ -203,48 +210,90 @@ def _retry_after(e: Exception) -> float | None:
         return None
 
 
+@functools.cache
+def _tls_context():
+    "One TLS context per process: loading the CA bundle costs tens of milliseconds per client otherwise."
+    import ssl
+    try:
+        import certifi  # what the openai client trusts by default
+        return ssl.create_default_context(cafile=certifi.where())
+    except ImportError:
+        return ssl.create_default_context()
+
+
+def _reply_of(data) -> Reply:
+    "A chat-completions JSON body as a `Reply` (an error where it is not one)."
+    try:
+        text = data["choices"][0]["message"]["content"]
+        usage = data.get("usage") or {}
+        pt, ct = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+    except (TypeError, KeyError, IndexError, AttributeError, ValueError):
+        return Reply(error=f"unparsable reply: {str(data)[:200]}")
+    if not isinstance(text, str):
+        return Reply(error="empty reply")
+    return Reply(text=text, prompt_tokens=pt, completion_tokens=ct)
+
+
 class OpenAIBackend(Backend):
     "Any OpenAI-compatible chat-completions endpoint through the official `openai` client."
     name = "openai"
 
     def _client(self):
-        from openai import AsyncOpenAI
+        import openai
         key = os.environ.get(self.cfg.api_key_env) or ("EMPTY" if self.cfg.base_url else None)
         if key is None:
             raise RuntimeError(f"no API key: set ${self.cfg.api_key_env}, or give --base-url for a server that needs none")
-        return AsyncOpenAI(api_key=key, base_url=self.cfg.base_url, max_retries=0, timeout=self.cfg.timeout)
+        if self.cfg.transport not in ("aiohttp", "httpx"):
+            raise ValueError(f"unknown transport {self.cfg.transport!r}: choose aiohttp or httpx")
+        kw = dict(timeout=self.cfg.timeout, verify=_tls_context())
+        try:
+            http = (openai.DefaultAioHttpClient(**kw) if self.cfg.transport == "aiohttp"
+                    else openai.DefaultAsyncHttpxClient(**kw))
+        except (AttributeError, RuntimeError):  # an openai without the aiohttp client, or aiohttp not installed
+            http = openai.DefaultAsyncHttpxClient(**kw)
+        return openai.AsyncOpenAI(api_key=key, base_url=self.cfg.base_url, max_retries=0, timeout=self.cfg.timeout,
+                                  http_client=http)
 
-    async def _one(self, client, sem, req: Request) -> Reply:
-        last = ""
-        for attempt in range(self.cfg.max_retries + 1):
-            async with sem:
-                try:
-                    r = await client.chat.completions.create(
-                        model=self.cfg.model, messages=req.messages, temperature=self.cfg.temperature,
-                        top_p=self.cfg.top_p, max_tokens=self.cfg.max_tokens)
-                    text = r.choices[0].message.content if r.choices else None
-                    if text is None:
-                        return Reply(error="empty reply")
-                    u = r.usage
-                    return Reply(text=text, prompt_tokens=getattr(u, "prompt_tokens", 0) or 0,
-                                 completion_tokens=getattr(u, "completion_tokens", 0) or 0)
-                except Exception as e:  # noqa: BLE001 -- classified below; never crash the shard
-                    last = f"{type(e).__name__}: {str(e)[:200]}"
-                    if not _retryable(e) or attempt == self.cfg.max_retries:
-                        return Reply(error=last)
-                    wait = _retry_after(e) or self.cfg.backoff * 2 ** attempt * (0.5 + random.random())
-            self.usage.retries += 1
-            await asyncio.sleep(wait)  # outside the semaphore: a waiting retry holds no slot
-        return Reply(error=last)
+    async def _attempt(self, client, req: Request, attempt: int) -> tuple[Reply | None, float | None]:
+        "One try: (reply, None), or (None, seconds to wait) when it should be retried."
+        body = {"model": self.cfg.model, "messages": req.messages, "temperature": self.cfg.temperature,
+                "top_p": self.cfg.top_p, "max_tokens": self.cfg.max_tokens}
+        try:
+            # the same body `chat.completions.create` sends, through the same client, errors and timeouts; its
+            # typed parameters and reply models cost more CPU per request than all the rest of the client
+            return _reply_of(await client.post("/chat/completions", body=body, cast_to=dict)), None
+        except Exception as e:  # noqa: BLE001 -- classified below; never crash the shard
+            if not _retryable(e) or attempt == self.cfg.max_retries:
+                return Reply(error=f"{type(e).__name__}: {str(e)[:200]}"), None
+            return None, _retry_after(e) or self.cfg.backoff * 2 ** attempt * (0.5 + random.random())
 
     async def _generate(self, reqs, done):
-        client, sem = self._client(), asyncio.Semaphore(self.cfg.concurrency)
-        async def task(j, r):
-            done(j, await self._one(client, sem, r))
+        # `concurrency` workers, each sending its next request as soon as its last reply is in (a task per request
+        # behind a semaphore costs a wake-up per request and sends after every other reply queued on the loop)
+        client, loop, queue = self._client(), asyncio.get_running_loop(), asyncio.Queue()
+        for j, r in enumerate(reqs):
+            queue.put_nowait((j, r, 0))
+        left, workers = len(reqs), min(self.cfg.concurrency, len(reqs))
+
+        async def worker():
+            nonlocal left
+            while (item := await queue.get()) is not None:
+                j, r, attempt = item
+                rep, wait = await self._attempt(client, r, attempt)
+                if rep is None:  # back off without holding a slot: the worker takes the next request meanwhile
+                    self.usage.retries += 1
+                    loop.call_later(wait, queue.put_nowait, (j, r, attempt + 1))
+                    continue
+                done(j, rep)
+                left -= 1
+                if left == 0:
+                    for _ in range(workers):
+                        queue.put_nowait(None)
         try:
-            await asyncio.gather(*(task(j, r) for j, r in enumerate(reqs)))
+            await asyncio.gather(*(worker() for _ in range(workers)))
         finally:
             await client.close()
+
 
 # %% ../nbs/04a_llm.ipynb
 class TransformersBackend(Backend):

@@ -6,9 +6,12 @@
 from __future__ import annotations
 
 import ast
+import collections
 import ctypes
+import gc
 import json
 import math
+import re
 import os
 import resource
 import select
@@ -19,11 +22,11 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 
 # %% auto 0
-__all__ = ['PREIMPORT', 'Limits', 'Verdict', 'run_one', 'zygote_main', 'Sandbox', 'pass_at_k']
+__all__ = ['PREIMPORT', 'TMPFS_MB', 'Limits', 'Verdict', 'run_one', 'zygote_main', 'Sandbox', 'pass_at_k']
 
 # %% ../nbs/09a_sandbox.ipynb
 @dataclass
@@ -54,22 +57,27 @@ PREIMPORT = ("math", "re", "collections", "itertools", "functools", "heapq", "bi
 # Why import up front: once a child drops to its own user id it may not be able to read the
 # interpreter's library folder (e.g. a Python installed under /root), so later imports would fail.
 _CLONE_NEWNET = 0x40000000
+_home: str | None = None  # in a zygote: the one folder its programs run in, emptied and re-made for each
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import\b|import[ \t]+([^\n;#]+))", re.M)
+_MODULE = re.compile(r"[A-Za-z_][\w.]*")
+
+
 def _imports_of(program: str) -> set[str]:
-    "Top-level module names a program imports (statically visible ones)."
-    try:
-        tree = ast.parse(program)
-    except SyntaxError:
-        return set()
+    """Module names a program imports, read off the lines that start with an import statement (at any
+    indentation; a line inside a multi-line string can look like one too, and importing it is merely
+    useless). A regular expression instead of `ast`: the child then parses the program only once, in
+    `compile`. Not seen: an import after `:` or `;` on one line; such a module is imported when the
+    program runs, which fails only where the sandbox user cannot read the library folder."""
     names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-    return names
+    for m in _IMPORT.finditer(program):
+        if m[1] is not None:
+            names.add(m[1])
+        else:
+            names.update(part.split()[0].strip("()") for part in m[2].split(",") if part.split())
+    return {n for n in names if _MODULE.fullmatch(n)}
 
 
 def _preimport(program: str) -> None:
@@ -86,19 +94,29 @@ def _disable(obj, *names) -> None:
             setattr(obj, n, None)
 
 
-def _guard() -> None:
+def _sandbox_env(folder: str) -> dict:
+    return dict(PATH="/usr/bin:/bin", HOME=folder, TMPDIR=folder, LANG="C.UTF-8", OMP_NUM_THREADS="1",
+                MKL_NUM_THREADS="1")
+
+
+def _guard_modules() -> None:
+    "The part of `_guard` a zygote does once for all its children (it never needs these itself)."
+    import builtins, subprocess as _sp
+    _disable(shutil, "rmtree", "move", "chown")
+    _disable(_sp, "Popen", "run", "call", "check_call", "check_output", "getoutput", "getstatusoutput")
+    _disable(builtins, "exit", "quit", "help")
+
+
+def _guard(modules: bool = True) -> None:
     "Python-level second layer: make destructive calls unavailable to the program."
-    import builtins, shutil as _sh, subprocess as _sp
-    os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     _disable(os, "kill", "killpg", "fork", "forkpty", "system", "popen", "remove", "removedirs",
              "rmdir", "unlink", "rename", "renames", "replace", "truncate", "ftruncate", "chmod", "fchmod", "lchmod",
              "chown", "fchown", "lchown", "chroot", "setuid", "setgid", "setsid", "setpgid", "nice", "link", "symlink",
              "execl", "execle", "execlp", "execlpe", "execv", "execve", "execvp", "execvpe", "spawnl", "spawnle",
              "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp", "spawnvpe", "posix_spawn", "posix_spawnp",
              "plock", "register_at_fork")
-    _disable(_sh, "rmtree", "move", "chown")
-    _disable(_sp, "Popen", "run", "call", "check_call", "check_output", "getoutput", "getstatusoutput")
-    _disable(builtins, "exit", "quit", "help")
+    if modules:
+        _guard_modules()
 
 
 def _set_limits(lim: Limits, as_user: bool) -> None:
@@ -116,19 +134,21 @@ def _child(program: str, lim: Limits, uid: int | None, folder: str, wfd: int, no
     try:
         os.setsid()
         os.chdir(folder)
+        null = os.open(os.devnull, os.O_RDWR)  # before any import: a module that writes on import writes nowhere
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
         _preimport(program)
         if uid is not None:
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
         _set_limits(lim, uid is not None)
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        os.environ.clear()
-        os.environ.update(PATH="/usr/bin:/bin", HOME=folder, TMPDIR=folder, LANG="C.UTF-8")
-        tempfile.tempdir = folder
-        _guard()
+        zygote = folder == _home  # a zygote prepared environment and modules once, for all its children
+        if not zygote:
+            os.environ.clear()
+            os.environ.update(_sandbox_env(folder))
+            tempfile.tempdir = folder
+        _guard(modules=not zygote)
     except BaseException as e:
         os.write(wfd, json.dumps([nonce, "error", f"sandbox set-up failed: {e!r}"]).encode())
         os._exit(70)
@@ -183,9 +203,37 @@ def _reap_user(uid: int) -> None:
     raise RuntimeError(f"processes of sandbox user {uid} survive repeated SIGKILL")
 
 
+_rmtree = shutil.rmtree  # a zygote disables the public name for its children
+_subreaper = False  # set in a zygote: every orphaned descendant of a program becomes the zygote's child
+
+
+def _descendants_left() -> bool:
+    "Whether any process of the last program may still exist (always True outside a subreaper zygote)."
+    if not _subreaper:
+        return True
+    try:
+        os.waitpid(-1, os.WNOHANG)  # (0, 0): a live child; (pid, status): a zombie, reaped now
+        return True
+    except ChildProcessError:  # no child at all, hence no descendant anywhere
+        return False
+
+
+def _reap_zombies() -> None:
+    "Collect the exit status of killed orphans (the zygote is their parent now)."
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    except ChildProcessError:
+        pass
+
+
 def run_one(program: str, lim: Limits, uid: int | None) -> Verdict:
     "Fork a child that runs `program` under `lim` (as `uid` if given) and judge it."
-    folder = tempfile.mkdtemp(prefix="sandbox-")
+    if _home is None or os.path.lexists(_home):  # outside a zygote, or a last folder that could not be removed
+        folder = tempfile.mkdtemp(prefix="sandbox-", dir=os.path.dirname(_home) if _home else None)
+    else:
+        folder = _home
+        os.mkdir(folder, 0o700)
     if uid is not None:
         os.chown(folder, uid, uid)
     rfd, wfd = os.pipe()
@@ -205,8 +253,11 @@ def run_one(program: str, lim: Limits, uid: int | None) -> Verdict:
         pass
     _, status = os.waitpid(pid, 0)
     seconds = time.monotonic() - start
-    if uid is not None:
-        _reap_user(uid)
+    if _descendants_left():  # the common case (no process left) costs one waitpid instead of a scan of /proc
+        if uid is not None:
+            _reap_user(uid)
+        if _subreaper:  # elsewhere, other children of the calling process are not ours to collect
+            _reap_zombies()
     os.close(pidfd)
     os.set_blocking(rfd, False)
     try:
@@ -214,7 +265,7 @@ def run_one(program: str, lim: Limits, uid: int | None) -> Verdict:
     except BlockingIOError:
         raw = b""
     os.close(rfd)
-    shutil.rmtree(folder, ignore_errors=True)
+    _rmtree(folder, ignore_errors=True)
     try:
         tag, verdict, reason = json.loads(raw)
         msg = (verdict, reason) if tag == nonce else None
@@ -231,13 +282,43 @@ def run_one(program: str, lim: Limits, uid: int | None) -> Verdict:
     return Verdict("failed", f"exited before its tests finished (exit code {os.WEXITSTATUS(status)})", seconds)
 
 
+_CLONE_NEWNS, _MS_NOSUID, _MS_NODEV, _MS_REC, _MS_PRIVATE = 0x00020000, 2, 4, 0x4000, 1 << 18
+_PR_SET_CHILD_SUBREAPER = 36
+TMPFS_MB = 256  # per zygote: what all files of one program may take together
+
+
+def _private_tmp() -> bool:
+    "Own mount namespace with a fresh, size-capped tmpfs on /tmp (False, and nothing mounted, where that fails)."
+    if _libc.unshare(_CLONE_NEWNS) != 0:
+        return False
+    # private first: a mount made under shared propagation would appear on the host too
+    if _libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        return False
+    opts = f"size={TMPFS_MB}m,mode=1777".encode()
+    if _libc.mount(b"tmpfs", b"/tmp", b"tmpfs", _MS_NOSUID | _MS_NODEV, opts) != 0:
+        return False
+    return True
+
+
 def zygote_main() -> None:
     "The zygote loop: JSON job lines in, JSON verdict lines out."
+    global _subreaper, _home
     for name in PREIMPORT:
         __import__(name)
     if os.geteuid() == 0:  # one empty network namespace for the zygote, inherited by every child: no per-program cost
         if _libc.unshare(_CLONE_NEWNET) != 0:
             raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET) failed")
+        tmp = "/tmp" if _private_tmp() else tempfile.gettempdir()
+    else:
+        tmp = tempfile.gettempdir()
+    _home = os.path.join(tmp, f"sandbox-{os.getpid()}")
+    # the children's environment, set once: nothing of ours is passed on to programs
+    os.environ.clear()
+    os.environ.update(_sandbox_env(_home))
+    tempfile.tempdir = _home
+    _guard_modules()
+    _subreaper = _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    gc.freeze()  # the zygote's objects stay out of the children's collections: fewer copy-on-write page faults
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing but verdicts on the protocol stream
     for line in sys.stdin:
@@ -251,6 +332,7 @@ class Sandbox:
     "A pool of zygotes; `run(programs)` returns one `Verdict` per program, in order."
 
     _instances = 0
+    depth = 2  # jobs queued at each zygote, so that it starts the next program without waiting for us
 
     def __init__(self, workers: int = 2, limits: Limits | None = None, uid_base: int | None = None):
         self.limits = limits or Limits()
@@ -259,9 +341,8 @@ class Sandbox:
             Sandbox._instances += 1
             uid_base = 200_000 + (os.getpid() % 100_000) * 1024 + (Sandbox._instances % 64) * 16
         self.uids = [uid_base + i if self.isolated else None for i in range(workers)]
-        self._free: list[int] = list(range(workers))
         self._procs: dict[int, subprocess.Popen] = {}
-        self._lock = threading.Lock()
+        self._lock, self._running = threading.Lock(), threading.Lock()
         self._pool = ThreadPoolExecutor(workers)
 
     def _zygote(self, i: int) -> subprocess.Popen:
@@ -275,29 +356,47 @@ class Sandbox:
             self._procs[i] = p
         return p
 
-    def _run(self, program: str, limits: Limits) -> Verdict:
-        with self._lock:
-            i = self._free.pop()
-        try:
-            z = self._zygote(i)
-            z.stdin.write(json.dumps({"program": program, "limits": asdict(limits), "uid": self.uids[i]}) + "\n")
-            z.stdin.flush()
+    def _drive(self, i: int, jobs, out: list, limits: dict, bar) -> None:
+        "Feed zygote `i` from the shared job iterator, keeping `depth` jobs queued in its pipe."
+        z, pending = self._zygote(i), collections.deque()
+        while True:
+            while len(pending) < self.depth:
+                with self._lock:
+                    job = next(jobs, None)
+                if job is None:
+                    break
+                k, program = job
+                z.stdin.write(json.dumps({"program": program, "limits": limits, "uid": self.uids[i]}) + "\n")
+                z.stdin.flush()
+                pending.append(k)
+            if not pending:
+                return
             line = z.stdout.readline()
             if not line:  # the zygote died: a sandbox failure, not the program's
                 raise RuntimeError(f"sandbox worker {i} exited unexpectedly (code {z.poll()})")
-            return Verdict(**json.loads(line))
-        finally:
-            with self._lock:
-                self._free.append(i)
+            out[pending.popleft()] = Verdict(**json.loads(line))
+            if bar is not None:
+                bar.update()
 
     def run(self, programs: list[str], limits: Limits | None = None, progress: bool = False) -> list[Verdict]:
         "Judge every program (in parallel over the workers)."
-        limits = limits or self.limits
-        futures = [self._pool.submit(self._run, p, limits) for p in programs]
+        out: list[Verdict | None] = [None] * len(programs)
+        jobs = iter(enumerate(programs))
+        bar = None
         if progress:
             from tqdm.auto import tqdm
-            return [f.result() for f in tqdm(futures, desc="executing", unit="prog")]
-        return [f.result() for f in futures]
+            bar = tqdm(total=len(programs), desc="executing", unit="prog")
+        with self._running:  # one run at a time: the zygotes' queues belong to it
+            try:
+                futures = [self._pool.submit(self._drive, i, jobs, out, asdict(limits or self.limits), bar)
+                           for i in range(len(self.uids))]
+                wait(futures)  # every driver done before the zygotes are free again, also when one failed
+                for f in futures:
+                    f.result()
+            finally:
+                if bar is not None:
+                    bar.close()
+        return out
 
     def close(self) -> None:
         self._pool.shutdown()
