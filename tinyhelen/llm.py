@@ -19,8 +19,8 @@ from pathlib import Path
 from .core import atomic_write
 
 # %% auto 0
-__all__ = ['LLMConfig', 'Request', 'Reply', 'Usage', 'cache_key', 'LLMCache', 'run_sync', 'Backend', 'OpenAIBackend',
-           'TransformersBackend', 'ReplayBackend', 'make_backend', 'LocalChatServer']
+__all__ = ['LLMConfig', 'Request', 'Reply', 'Usage', 'cache_key', 'LLMCache', 'run_sync', 'Backend', 'describe_error',
+           'OpenAIBackend', 'TransformersBackend', 'ReplayBackend', 'make_backend', 'LocalChatServer']
 
 # %% ../nbs/04a_llm.ipynb
 @dataclass
@@ -196,6 +196,15 @@ class Backend:
     def close(self): pass
 
 # %% ../nbs/04a_llm.ipynb
+def describe_error(e: Exception) -> str:
+    "One line for a failed call; the transport's own message too (openai reports a refused connection as a timeout)."
+    msg = f"{type(e).__name__}: {e}"
+    cause = e.__cause__ or e.__context__
+    if cause is not None and str(cause) and str(cause) not in msg:
+        msg += f" ({type(cause).__name__}: {cause})"
+    return msg.replace("\n", " ")[:300]
+
+
 def _retryable(e: Exception) -> bool:
     import openai
     if isinstance(e, (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError)):
@@ -264,7 +273,7 @@ class OpenAIBackend(Backend):
             return _reply_of(await client.post("/chat/completions", body=body, cast_to=dict)), None
         except Exception as e:  # noqa: BLE001 -- classified below; never crash the shard
             if not _retryable(e) or attempt == self.cfg.max_retries:
-                return Reply(error=f"{type(e).__name__}: {str(e)[:200]}"), None
+                return Reply(error=describe_error(e)), None
             return None, _retry_after(e) or self.cfg.backoff * 2 ** attempt * (0.5 + random.random())
 
     async def _generate(self, reqs, done):
