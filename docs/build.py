@@ -310,7 +310,8 @@ def _results_page(results: Path, src: Path) -> str:
 
     def image(m):
         f = (results.parent / m.group(2)).resolve()
-        if re.match(r"^[a-z][a-z0-9+.-]*:|^/", m.group(2), re.I) or not f.is_file(): return m.group(0)
+        if re.match(r"^[a-z][a-z0-9+.-]*:|^/", m.group(2), re.I): return m.group(0)
+        if not f.is_file(): return f"*{m.group(1)} (figure not in this checkout: run the sweep)*"
         dest = src / "_results" / m.group(2)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(f, dest)
