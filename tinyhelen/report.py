@@ -104,7 +104,8 @@ def summarize(path: str, out: str = "figures", root: str | None = None) -> Path:
             res = r.dir(sdir) / "results.json"
             if st["status"] == "done" and res.exists():
                 data = json.loads(res.read_text())
-                rows += data if isinstance(data, list) else [data]
+                # the section heading names the experiment: a column repeating it is noise
+                rows += [{k: v for k, v in d.items() if k != "experiment"} for d in (data if isinstance(data, list) else [data])]
             src = r.dir(sdir) / "figures"
             if src.is_dir():
                 dest = out / r.run_id
