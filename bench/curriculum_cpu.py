@@ -10,36 +10,21 @@ Writes figures/curriculum_cpu.{png,md}.
 """
 from __future__ import annotations
 
-import argparse
 import os
-import tempfile
 import time
-from pathlib import Path
 
-import torch
-
-from tinyhelen.core import atomic_write, repo_root
+from _cpu_train import parser, prepare, save_figure
+from tinyhelen.core import atomic_write
 from tinyhelen.curriculum import data_fraction_curve
-from tinyhelen.data import load_corpus
-from tinyhelen.tokenizers import train_tokenizer
 from tinyhelen.train import TrainConfig, train
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__doc__, steps=200)
     p.add_argument("--orders", default="full-random,iter-sentlen,iter-selfloss")
-    p.add_argument("--steps", type=int, default=200)
     p.add_argument("--eval-every", type=int, default=10)
-    p.add_argument("--block-size", type=int, default=128)
-    p.add_argument("--micro-batch", type=int, default=16)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--out", default=str(repo_root() / "figures"))
     a = p.parse_args()
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    tmp = Path(tempfile.mkdtemp())
-    train_tokenizer(load_corpus(), "gpt", out=tmp / "tok")
+    tmp = prepare(a)
     results = {}
     for order in a.orders.split(","):
         cfg = TrainConfig(model="llama-2K-1M", tokenizer=str(tmp / "tok"), data_order=order, max_steps=a.steps,
@@ -70,11 +55,7 @@ def main():
     ax1.set(xlabel="step", ylabel="validation loss"); ax2.set(xlabel="step", ylabel="fraction of documents in use")
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3); ax.legend()
-    fig.tight_layout()
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out / "curriculum_cpu.png", "wb") as f:
-        fig.savefig(f, format="png", dpi=110)
+    out = save_figure(fig, a.out, "curriculum_cpu.png", dpi=110)
     lines += ["", "Paper settings: start 5%, step 5%, patience 1, threshold 0 (the defaults here).",
               "", "![curriculum](curriculum_cpu.png)"]
     with atomic_write(out / "curriculum_cpu.md") as f:

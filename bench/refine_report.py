@@ -22,7 +22,7 @@ from pathlib import Path
 from tinyhelen.core import atomic_write
 from tinyhelen.data import load_corpus
 from tinyhelen.llm import LocalChatServer
-from tinyhelen.refine import RefineConfig, compare, corpus_stats, markdown_table, read_items, refine, toy_responder
+from tinyhelen.refine import RefineConfig, corpus_stats, markdown_table, read_items, refine, toy_responder
 
 
 def by_genre(ds) -> dict[str, list[str]]:

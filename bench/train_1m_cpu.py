@@ -7,33 +7,19 @@ figures/train_1m_cpu.{png,md}: training and validation loss against steps, wall 
 """
 from __future__ import annotations
 
-import argparse
 import os
-import tempfile
 import time
-from pathlib import Path
 
 import torch
 
-from tinyhelen.core import atomic_write, repo_root
-from tinyhelen.data import load_corpus
-from tinyhelen.tokenizers import train_tokenizer
+from _cpu_train import parser, prepare, save_figure
+from tinyhelen.core import atomic_write
 from tinyhelen.train import TrainConfig, train
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--block-size", type=int, default=128)
-    p.add_argument("--micro-batch", type=int, default=16)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    p.add_argument("--out", default=str(repo_root() / "figures"))
-    a = p.parse_args()
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    tmp = Path(tempfile.mkdtemp())
-    train_tokenizer(load_corpus(), "gpt", out=tmp / "tok")
+    a = parser(__doc__, steps=300).parse_args()
+    tmp = prepare(a)
     cfg = TrainConfig(model="llama-2K-1M", tokenizer=str(tmp / "tok"), max_steps=a.steps, block_size=a.block_size,
                       micro_batch=a.micro_batch, lr=a.lr, warmup_steps=20, eval_every=25, eval_batches=20,
                       log_every=10, save_every=-1, device="cpu", out_dir=str(tmp / "ck"))
@@ -54,11 +40,7 @@ def main():
     ax.set(xlabel="step", ylabel="loss (nats/token)",
            title=f"llama-2K-1M on the embedded leaner sample, CPU: {wall:.0f} s")
     ax.grid(alpha=0.3); ax.legend()
-    fig.tight_layout()
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out / "train_1m_cpu.png", "wb") as f:
-        fig.savefig(f, format="png", dpi=120)
+    out = save_figure(fig, a.out, "train_1m_cpu.png")
     load = os.getloadavg()[0]
     md = [f"# llama-2K-1M on CPU ({torch.get_num_threads()} torch threads, load average {load:.1f})", "",
           f"`python bench/train_1m_cpu.py --steps {a.steps} --block-size {a.block_size} --micro-batch {a.micro_batch} "

@@ -18,7 +18,6 @@ import argparse
 import json
 import platform
 import re
-import statistics
 import tempfile
 import time
 from pathlib import Path

@@ -267,7 +267,10 @@ class Sandbox:
     def _zygote(self, i: int) -> subprocess.Popen:
         p = self._procs.get(i)
         if p is None or p.poll() is not None:
-            p = subprocess.Popen([sys.executable, "-m", "tinyhelen.sandbox"], stdin=subprocess.PIPE,
+            # not `-m tinyhelen.sandbox` with a __main__ guard: a notebook kernel runs as __main__ too, and
+            # would turn itself into a zygote (and leave its network namespace) when the cell ran
+            p = subprocess.Popen([sys.executable, "-c", "from tinyhelen.sandbox import zygote_main; zygote_main()"],
+                                 stdin=subprocess.PIPE,
                                  stdout=subprocess.PIPE, text=True, bufsize=1)
             self._procs[i] = p
         return p
@@ -304,10 +307,6 @@ class Sandbox:
 
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
-
-
-if __name__ == "__main__":
-    zygote_main()
 
 # %% ../nbs/09a_sandbox.ipynb
 def pass_at_k(n: int, c: int, k: int) -> float:

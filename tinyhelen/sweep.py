@@ -114,13 +114,19 @@ def execute(run: Run, sweep_dir: str | os.PathLike, base: str | os.PathLike = ".
         json.dump(params, f, indent=2, default=str)
     partial = d / "notebook.partial.ipynb"
     cmd = [sys.executable, "-m", "papermill", str(Path(base) / run.notebook), str(partial), "-k", kernel,
-           "-f", str(d / "params.json"), "--cwd", str(Path(base) / Path(run.notebook).parent), "--log-level", "ERROR"]
+           "-f", str(d / "params.json"), "--start-timeout", "300", "--cwd", str(Path(base) / Path(run.notebook).parent), "--log-level", "ERROR"]
     t = time.time()
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "TINYHELEN_RUN_DIR": str(d)})
-        ok, err = proc.returncode == 0, proc.stderr.strip().splitlines()[-12:]
-    except subprocess.TimeoutExpired:
-        ok, err = False, [f"timed out after {timeout} s"]
+    for attempt in range(2):
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "TINYHELEN_RUN_DIR": str(d)})
+            ok, err = proc.returncode == 0, proc.stderr.strip().splitlines()[-12:]
+        except subprocess.TimeoutExpired:
+            ok, err = False, [f"timed out after {timeout} s"]
+            break
+        # A kernel that fails to start (a port taken by a kernel launched at the same moment, a slow start on
+        # a loaded machine) is not the notebook's fault: try once more. A failing cell is final.
+        if ok or "PapermillExecutionError" in proc.stderr:
+            break
     if partial.exists():
         os.replace(partial, d / "notebook.ipynb")
     st = {"status": "done" if ok else "failed", "seconds": round(time.time() - t, 2), "notebook": run.notebook,

@@ -455,8 +455,11 @@ def make_source(cfg: TrainConfig, train_ex, tokenizer, device, model):
 
 
 def train(cfg: TrainConfig, train_data: datasets.Dataset | None = None, val_data: datasets.Dataset | None = None,
-          tracker=None) -> dict:
-    "Train `cfg.model` on `cfg.objective` to `cfg.max_steps`, resuming the run's newest checkpoint. Returns final metrics."
+          tracker=None, eval_hook=None) -> dict:
+    """Train `cfg.model` on `cfg.objective` to `cfg.max_steps`, resuming the run's newest checkpoint. Returns final metrics.
+
+    `eval_hook(step, model)`, if given, runs on rank 0 after each evaluation (e.g. task metrics on held-out
+    splits); the dict it returns is logged with the validation metrics."""
     rank, world, local_rank = _distributed()
     device = torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() and cfg.device != "cpu" else "cpu")
     cuda = device.type == "cuda"
@@ -575,6 +578,9 @@ def train(cfg: TrainConfig, train_data: datasets.Dataset | None = None, val_data
             loss_acc.zero_()
         if (cfg.eval_every and step % cfg.eval_every == 0) or step == cfg.max_steps:
             metrics = evaluate(model, val, cfg, tokenizer, device, autocast, rank, world)
+            if eval_hook is not None and rank == 0:
+                metrics.update(eval_hook(step, model) or {})
+                model.train()
             log(metrics, step)
             if source.on_eval(step, metrics["val/loss"], model):
                 log(source.metrics(), step)

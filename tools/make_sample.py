@@ -3,21 +3,23 @@
 
 The sample is what every command reads when no data root is set, so it must stay small (a few MB)
 and keep the source layout and formats byte for byte: whole validation/test files of the 10M corpus,
-the first TRAIN_ROWS records of each Leaner-GLUE split, all of Leaner-Eval, and MBPP.
+a seeded random TRAIN_ROWS records of each Leaner-GLUE split (in file order;
+the release files are sorted by label, so their first rows would hold one class), all of Leaner-Eval, and MBPP.
 
     python tools/make_sample.py ../shared/data tinyhelen/sample_data
 """
 import argparse
+import random
 import shutil
 from pathlib import Path
 
 TRAIN_ROWS = 400  # per Leaner-GLUE file: enough for a smoke fine-tune, small enough to ship
 
 
-def head(src: Path, dst: Path, rows: int) -> None:
-    with open(src, "rb") as f:
-        lines = [line for _, line in zip(range(rows), f)]
-    dst.write_bytes(b"".join(lines))
+def sample_lines(src: Path, dst: Path, rows: int, seed: int = 0) -> None:
+    lines = src.read_bytes().splitlines(keepends=True)
+    keep = sorted(random.Random(f"{seed}:{src.name}").sample(range(len(lines)), min(rows, len(lines))))
+    dst.write_bytes(b"".join(lines[i] for i in keep))
 
 
 def main() -> None:
@@ -25,8 +27,8 @@ def main() -> None:
     ap.add_argument("src", type=Path, help="full data root (holds tinyhelen/ and mbpp/)")
     ap.add_argument("dst", type=Path, help="sample folder to (re)write")
     a = ap.parse_args()
-    if a.dst.exists():
-        shutil.rmtree(a.dst)
+    for sub in ("tinyhelen", "mbpp"):  # the rest (README, code/ from `tinyhelen data build-code-corpus`) is kept
+        shutil.rmtree(a.dst / sub, ignore_errors=True)
     th, out = a.src / "tinyhelen", a.dst / "tinyhelen"
     for version in ("ori", "leaner"):
         for split in ("validation", "test"):
@@ -34,7 +36,7 @@ def main() -> None:
     shutil.copytree(th / "leaner" / "eval", out / "leaner" / "eval")
     (out / "leaner" / "glue").mkdir(parents=True)
     for f in sorted((th / "leaner" / "glue").glob("*.jsonl")):
-        head(f, out / "leaner" / "glue" / f.name, TRAIN_ROWS)
+        sample_lines(f, out / "leaner" / "glue" / f.name, TRAIN_ROWS)
     for f in ("LICENSE",):
         shutil.copy(th / f, out / f)
     shutil.copytree(a.src / "mbpp", a.dst / "mbpp")
