@@ -106,13 +106,15 @@ def summarize(path: str, out: str = "figures", root: str | None = None) -> Path:
                 data = json.loads(res.read_text())
                 # the section heading names the experiment: a column repeating it is noise
                 rows += [{k: v for k, v in d.items() if k != "experiment"} for d in (data if isinstance(data, list) else [data])]
-            src = r.dir(sdir) / "figures"
-            if src.is_dir():
-                dest = out / r.run_id
-                if dest.exists():
-                    shutil.rmtree(dest)
-                shutil.copytree(src, dest)
-                figs += [f"![{p.stem}]({r.run_id}/{p.name})" for p in sorted(dest.glob("*.png"))]
+            # figures/ of the run, and figures a notebook left at the top of its run folder
+            pngs = sorted((r.dir(sdir) / "figures").glob("*.png")) + sorted(r.dir(sdir).glob("*.png"))
+            dest = out / r.run_id
+            if dest.exists():
+                shutil.rmtree(dest)
+            for p in pngs:
+                dest.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(p, dest / p.name)
+                figs.append(f"![{p.stem}]({r.run_id}/{p.name})")
         parts += [f"## {nb}\n", markdown(seed_table(rows)), *(f + "\n" for f in figs), "Runs:\n", "\n".join(lines) + "\n"]
     with atomic_write(out / "RESULTS.md") as f:
         f.write("\n".join(parts))
