@@ -11,6 +11,8 @@ Quarto (what `nbdev_docs` needs) cannot be installed from PyPI, so this script d
    everything that is not nbformat is dropped;
 3. README.md (read at build time) becomes the home page, with a table of contents of the
    notebooks ordered by their number (one section per folder: nbs/, nbs/experiments/, ...);
+   figures/RESULTS.md, the results summary of the last sweep (`make reproduce`), becomes the
+   Results page, its figures included;
 4. Sphinx builds the site with the config in docs/conf.py. Nothing is fetched from the network.
 
 Notebooks are rendered with the outputs they carry (experiment notebooks get theirs from
@@ -286,6 +288,7 @@ def _readme_page(readme: Path, src: Path, nbs: Path, names: dict[Path, str], tit
         path, _, anchor = target.partition("#")
         norm = os.path.normpath(path).replace(os.sep, "/")
         if norm in by_path: return f"{bang}[{label}]({by_path[norm]}.ipynb{'#' + anchor if anchor else ''})"
+        if norm == "figures/RESULTS.md" and (REPO / norm).is_file(): return f"[{label}](results.md)"
         f = REPO / norm
         if bang and f.is_file():  # an image: ship it with the site
             dest = src / "_readme" / norm
@@ -301,14 +304,31 @@ def _readme_page(readme: Path, src: Path, nbs: Path, names: dict[Path, str], tit
     return text
 
 
-def _toctrees(names: dict[Path, str]) -> str:
-    "Hidden toctrees for the sidebar, one per folder of notebooks, in notebook order."
-    groups: dict[str, list[str]] = {}
+def _results_page(results: Path, src: Path) -> str:
+    """figures/RESULTS.md (written by `tinyhelen sweep summary`) as a page, its figures copied in."""
+    text = results.read_text(encoding="utf-8")
+
+    def image(m):
+        f = (results.parent / m.group(2)).resolve()
+        if re.match(r"^[a-z][a-z0-9+.-]*:|^/", m.group(2), re.I): return m.group(0)
+        if not f.is_file(): return f"*{m.group(1)} (figure not in this checkout: run the sweep)*"
+        dest = src / "_results" / m.group(2)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, dest)
+        return f"![{m.group(1)}](_results/{m.group(2)})"
+
+    return re.sub(r"!\[([^\]]*)\]\(([^)\s]+)\)", image, text)
+
+
+def _toctrees(names: dict[Path, str], extra: list[str] = ()) -> str:
+    "Hidden toctrees for the sidebar: extra pages (the results) first, then one per folder of notebooks, in notebook order."
+    groups: dict[str, list[str]] = {"results": list(extra)} if extra else {}
     for rel, name in names.items():
         groups.setdefault(rel.parent.as_posix(), []).append(name)
     out = []
     for folder, pages in groups.items():
         caption = "Notebooks" if folder == "." else folder.replace("_", " ").replace("/", " / ").capitalize()
+        if folder == "results" and extra: caption = "Results"
         out += ["", "```{toctree}", ":hidden:", f":caption: {caption}", "", *pages, "```"]
     return "\n".join(out) + "\n"
 
@@ -331,11 +351,12 @@ def build(out: Path, work: Path, execute: bool = False, jobs: int = 2, strict: b
     names = page_names(rels)
     src = work / "src"
     # pages of notebooks that no longer exist must go, or Sphinx keeps them
-    keep = {f"{n}.ipynb" for n in names.values()} | {"index.md"}
+    keep = {f"{n}.ipynb" for n in names.values()} | {"index.md", "results.md"}
     if src.exists():
         for f in src.rglob("*.ipynb"):
             if f.relative_to(src).as_posix() not in keep: f.unlink()
         shutil.rmtree(src / "_readme", ignore_errors=True)
+        shutil.rmtree(src / "_results", ignore_errors=True)
     src.mkdir(parents=True, exist_ok=True)
 
     # the notebooks import this checkout's package, whatever is installed
@@ -347,7 +368,14 @@ def build(out: Path, work: Path, execute: bool = False, jobs: int = 2, strict: b
         for f in futs: say("  processed", f.result())
     t1 = time.time()
 
-    _write_if_changed(src / "index.md", _readme_page(REPO / "README.md", src, nbs, names, title) + _toctrees(names))
+    # the results summary of the last sweep (make reproduce), when there is one
+    results = REPO / "figures" / "RESULTS.md"
+    if results.exists():
+        _write_if_changed(src / "results.md", _results_page(results, src))
+    elif (src / "results.md").exists():
+        (src / "results.md").unlink()
+    extra = ["results"] if results.exists() else []
+    _write_if_changed(src / "index.md", _readme_page(REPO / "README.md", src, nbs, names, title) + _toctrees(names, extra))
 
     from sphinx.cmd.build import build_main
     import myst_nb.sphinx_ext

@@ -38,6 +38,12 @@ def test_docs_site_builds_offline(tmp_path):
     toc = [m for m in re.findall(r'href="([^"#/]+\.html)"', home) if m in pages]
     assert list(dict.fromkeys(toc)) == pages
 
+    # the experiment notebooks (a folder of their own) and the paper-scale page
+    for nb in sorted((REPO / "nbs" / "experiments").glob("*.ipynb")):
+        page = "experiments/" + re.sub(r"^\d+[a-zA-Z0-9]*_", "", nb.stem.lower()) + ".html"
+        assert (out / page).exists() and f'href="{page}"' in home, page
+    assert "torchrun" in (out / "paper_scale.html").read_text(encoding="utf-8")
+
     # the module page: prose, show_doc's rendering of the API, exported code, no nbdev directive left
     core = (out / "core.html").read_text(encoding="utf-8")
     assert "<h1>Core" in core
@@ -120,3 +126,18 @@ def test_every_notebook_gets_a_page_in_number_order(tmp_path):
     assert names[Path("2_data.ipynb")] == "data" and names[Path("experiments/01_a.ipynb")] == "experiments/a"
     toc = build._toctrees(names)
     assert toc.index(":caption: Notebooks") < toc.index("data") < toc.index("train") < toc.index(":caption: Experiments")
+
+
+def test_results_page_carries_its_figures(tmp_path):
+    "figures/RESULTS.md -> a page whose figures are copied beside it; a figure not on disk becomes a note."
+    build = _build_module()
+    figs = tmp_path / "figures"
+    (figs / "run-1").mkdir(parents=True)
+    (figs / "run-1" / "loss.png").write_bytes(b"\x89PNG")
+    (figs / "RESULTS.md").write_text("# Results\n\n![loss](run-1/loss.png)\n\n![gone](run-2/x.png)\n")
+    src = tmp_path / "src"
+    page = build._results_page(figs / "RESULTS.md", src)
+    assert "![loss](_results/run-1/loss.png)" in page and (src / "_results" / "run-1" / "loss.png").exists()
+    assert "![gone]" not in page and "gone (figure not in this checkout" in page
+    toc = build._toctrees({Path("00_core.ipynb"): "core"}, ["results"])
+    assert toc.index(":caption: Results") < toc.index(":caption: Notebooks")

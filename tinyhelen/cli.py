@@ -24,7 +24,8 @@ GROUPS: dict[str, tuple[str, list[str]]] = {
     "train": ("pre-train, fine-tune and curriculum-train models", ["tinyhelen.train"]),
     "refine": ("rewrite a corpus into leaner text with an LLM; reports; Leaner-Eval questions", ["tinyhelen.refine"]),
     "eval": ("score models: pass@k on HumanEval/MBPP, Leaner-GLUE, instruction following", ["tinyhelen.eval.code", "tinyhelen.eval.glue", "tinyhelen.eval.instruct"]),
-    "sweep": ("run grids of experiment notebooks with papermill; collect their results", ["tinyhelen.sweep"]),
+    "sweep": ("run grids of experiment notebooks with papermill; collect and summarise their results",
+              ["tinyhelen.sweep", "tinyhelen.report"]),
 }
 
 

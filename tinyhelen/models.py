@@ -43,6 +43,10 @@ MODELS: dict[str, ModelConfig] = {c.name: c for c in [
     ModelConfig("mamba-2K-10M", "mamba2", 768, 4, 24, state_size=64),
     ModelConfig("llama-2K-1M", "llama", 128, 4, 4, 512),
     ModelConfig("llama-smoke", "llama", 64, 2, 4, 256),
+    # the other architectures at the same smoke size (CPU runs of the experiment notebooks)
+    ModelConfig("bert-smoke", "bert", 64, 2, 4, 256),
+    ModelConfig("xlnet-smoke", "xlnet", 64, 2, 4, 256),
+    ModelConfig("mamba-smoke", "mamba2", 64, 2, 2, state_size=16),
     ModelConfig("tinycodelm-150M", "olmo", 768, 12, 12, 3072, vocab_size=50304, max_len=2048, rope_theta=10000.0,
                 tie_embeddings=True),
     ModelConfig("tinycodelm-400M", "olmo", 1024, 24, 16, 4096, vocab_size=50304, max_len=2048, rope_theta=10000.0,

@@ -43,6 +43,7 @@ class Sweep:
     runs: list[Run]
     parallel: int = 1
     base: Path = field(default_factory=Path.cwd)  # notebook paths are relative to the sweep file's repo
+    cluster: dict = field(default_factory=dict)    # submitit options (slurm_partition, gpus_per_node, ...)
 
 
 def _slug(v) -> str:
@@ -90,7 +91,7 @@ def load_sweep(path: str | os.PathLike) -> Sweep:
     ids = [r.run_id for r in runs]
     if len(set(ids)) != len(ids):
         raise DataError(path, "two runs have the same notebook and parameters", "Remove the duplicate grid entries")
-    return Sweep(cfg.get("name") or path.stem, runs, int(cfg.get("parallel") or 1), base)
+    return Sweep(cfg.get("name") or path.stem, runs, int(cfg.get("parallel") or 1), base, dict(cfg.get("cluster") or {}))
 
 # %% ../nbs/12_sweep.ipynb
 def status(run: Run, sweep_dir: Path) -> dict | None:
@@ -164,7 +165,7 @@ def run_sweep(path: str, parallel: int | None = None, executor: str = "local", o
         if cluster is None:
             raise ValueError(f"unknown executor {executor!r}: local, slurm or submitit-local")
         ex = submitit.AutoExecutor(folder=sdir / "_submitit", cluster=cluster)
-        ex.update_parameters(timeout_min=int((timeout or 24 * 3600) / 60) + 1, **(cluster_params or {}))
+        ex.update_parameters(timeout_min=int((timeout or 24 * 3600) / 60) + 1, **{**sweep.cluster, **(cluster_params or {})})
         jobs = [ex.submit(execute, r, sdir, sweep.base, "python3", timeout) for r in todo]
         for j in jobs:
             j.result()

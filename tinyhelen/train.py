@@ -301,7 +301,9 @@ def make_inputs(batch: dict, cfg: TrainConfig, tokenizer, seed: int) -> tuple[di
     collator = tf.DataCollatorForPermutationLanguageModeling(tokenizer, cfg.plm_probability, cfg.max_span_length)
     with torch.random.fork_rng(devices=[]):  # the collator draws from the global RNG: pin it, leave it untouched
         torch.manual_seed(seed)
-        inputs, perm_mask, target_mapping, labels = collator.torch_mask_tokens(ids)
+        # the collator writes <mask> into its argument: give it a copy, or evaluation slices of the
+        # validation tensor are corrupted and the next evaluation finds no positions left to predict
+        inputs, perm_mask, target_mapping, labels = collator.torch_mask_tokens(ids.clone())
     return {"input_ids": inputs, "perm_mask": perm_mask, "target_mapping": target_mapping}, labels
 
 
