@@ -35,8 +35,10 @@ $(STAMP): settings.ini setup.py requirements/constraints.txt
 
 install: $(STAMP)  ## create .venv and install tinyhelen with its dependencies
 
-reproduce: $(STAMP)  ## the main job: data report on the embedded sample -> figures/, runs/
+reproduce: $(STAMP)  ## the main job: data report + every experiment at smoke size (CPU) -> figures/RESULTS.md, runs/
 	$(BIN)/tinyhelen data stats --out figures
+	$(BIN)/tinyhelen sweep run sweeps/smoke.yaml; status=$$?; \
+	$(BIN)/tinyhelen sweep summary sweeps/smoke.yaml --out figures && exit $$status
 
 export: $(STAMP)  ## notebooks -> tinyhelen/ (nbdev_export)
 	$(BIN)/nbdev_export

@@ -61,3 +61,15 @@ def test_submitit_local_executor(tmp_path):
     path = make_repo(tmp_path, n=2)
     df = run_sweep(str(path), executor="submitit-local", root=str(tmp_path / "runs"), timeout=300)
     assert (df.status == "done").all() and sorted(df.y) == [0, 1]
+
+
+def test_cli_exit_status_reports_failed_runs(tmp_path):
+    path = make_repo(tmp_path, n=2)
+    nb = nbformat.read(tmp_path / "exp.ipynb", as_version=4)
+    nb.cells[1].source = "assert x != 1, 'x=1 is broken'\n" + nb.cells[1].source
+    nbformat.write(nb, tmp_path / "exp.ipynb")
+    r = subprocess.run([str(BIN), "sweep", "run", str(path), "--root", str(tmp_path / "runs")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and "1 run(s) failed" in r.stderr, (r.returncode, r.stderr[-2000:])
+    df = collect(path, tmp_path / "runs")
+    assert sorted(df.status) == ["done", "failed"]

@@ -23,7 +23,8 @@ import yaml
 from .core import DataError, atomic_write, repo_root
 
 # %% auto 0
-__all__ = ['Run', 'Sweep', 'run_id', 'load_sweep', 'status', 'execute', 'sweep_dir_for', 'run_sweep', 'collect', 'add_cli']
+__all__ = ['Run', 'Sweep', 'run_id', 'load_sweep', 'status', 'execute', 'sweep_dir_for', 'run_sweep', 'collect', 'run_checked',
+           'add_cli']
 
 # %% ../nbs/12_sweep.ipynb
 @dataclass
@@ -205,10 +206,25 @@ def _has_tabulate() -> bool:
         return False
 
 # %% ../nbs/12_sweep.ipynb
+def run_checked(path: str, parallel: int | None = None, executor: str = "local", only: str | None = None,
+                root: str | None = None, timeout: float | None = None) -> pd.DataFrame:
+    "The `run` command: `run_sweep`, then exit status 1 if any run failed (so `make` and CI stop)."
+    df = run_sweep(path, parallel, executor, only, root, timeout)
+    failed = sorted(set(df.loc[df.status == "failed", "run_id"]))
+    if failed:
+        print(f"{len(failed)} run(s) failed: {', '.join(failed)}; their status.json holds the error. "
+              "Run the same command again to retry only those.", file=sys.stderr)
+        raise SystemExit(1)
+    return df
+
+
+run_checked.__doc__ = run_sweep.__doc__ + "\n\n    Exits with status 1 if any run failed."
+
+
 def add_cli(parser) -> None:
     "Add `run` and `collect` to the `sweep` command group."
     from tinyhelen.cli import command
-    p = command(parser, run_sweep, "run")
+    p = command(parser, run_checked, "run")
     p.add_argument("path", help="sweep YAML file, e.g. sweeps/smoke.yaml")
     p.add_argument("--parallel", type=int, default=None, help="runs at once (default: the file's 'parallel')")
     p.add_argument("--executor", default="local", choices=["local", "slurm", "submitit-local"])
