@@ -76,6 +76,14 @@ DEFAULT_NOTE = ("These numbers come from the runs listed below, at the sizes the
                 "for or against them.")
 
 
+def _shown(p: Path, base: Path) -> str:
+    "A path as the summary prints it: relative to the repo when inside it (the file is committed)."
+    try:
+        return str(Path(p).resolve().relative_to(Path(base).resolve()))
+    except ValueError:
+        return str(p)
+
+
 def summarize(path: str, out: str = "figures", root: str | None = None) -> Path:
     """Write <out>/RESULTS.md and copy every run's figures to <out>/<run id>/ for a sweep file.
 
@@ -92,7 +100,7 @@ def summarize(path: str, out: str = "figures", root: str | None = None) -> Path:
     done = sum((status(r, sdir) or {}).get("status") == "done" for r in sweep.runs)
     parts = [f"# Results: sweep `{sweep.name}`\n",
              f"> Written by `tinyhelen sweep summary {path}` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC "
-             f"from `{sdir}`: {len(sweep.runs)} runs, {done} done.\n",
+             f"from `{_shown(sdir, sweep.base)}`: {len(sweep.runs)} runs, {done} done.\n",
              f"**Read this first.** {note.strip()}\n"]
     for nb, runs in by_nb.items():
         rows, figs, lines = [], [], []
