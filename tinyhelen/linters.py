@@ -469,8 +469,10 @@ class FastLinter:
     "`ast` + pyflakes in process, plus AST checks for the pylint errors pyflakes lacks."
     name = "fast"
 
-    def __init__(self, extra: bool = True, deletion_shortcut: bool = False):
-        self.extra, self.deletion_shortcut = extra, deletion_shortcut  # the shortcut: see tinyhelen.lintseq
+    def __init__(self, extra: bool = True, deletion_shortcut: bool = True):
+        # deletion_shortcut: LintSeq judges states cut from a clean state from the deleted statements
+        # where it can (`tinyhelen.lintseq.StructStateLinter`) and lints the rest with `check`
+        self.extra, self.deletion_shortcut = extra, deletion_shortcut
 
     def check(self, source: str) -> list[LintError]:
         try:
