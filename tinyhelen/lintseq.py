@@ -15,7 +15,7 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
-from .linters import FastLinter, get_linter, statement_depths
+from .linters import FastLinter, _kids, _walk, get_linter, statement_depths
 
 # %% auto 0
 __all__ = ['DIFF_SEP', 'normalize', 'split_lines', 'render', 'indents', 'candidates', 'children', 'reindent', 'StateLinter',
@@ -198,7 +198,7 @@ def _flow_horizon(f) -> int:
         elif t is ast.AugAssign and type(n.target) is ast.Name:
             reads[n.target.id] = max(reads.get(n.target.id, -1), n.lineno)
         d = deep or t in _COMPOUND
-        stack.extend((c, d) for c in ast.iter_child_nodes(n))
+        stack.extend((c, d) for c in _kids(n))
     return max((reads[k] for k in inner if k in reads), default=-1)
 
 
@@ -218,7 +218,7 @@ class Units:
             tree = ast.parse("".join(ln + "\n" for ln in sub))
         except (SyntaxError, ValueError):
             return
-        for node in ast.walk(tree):
+        for node in _walk(tree):
             if (type(node) is ast.Name and node.id == "__all__") or (type(node) is ast.ImportFrom and node.module == "__future__"):
                 return  # exports and future imports: verdicts that depend on more than bindings
         self.lines, self.idx, self.text = sub, present, lines
@@ -262,7 +262,7 @@ class Units:
         reads = set()
         docs = {r.value for r in nodes if type(r) is ast.Expr and type(r.value) is ast.Constant}  # docstrings name nothing
         for root in nodes:
-            for x in ast.walk(root):
+            for x in _walk(root):
                 t = type(x)
                 if t is ast.Name:
                     if type(x.ctx) is not ast.Load:
@@ -346,7 +346,7 @@ class Units:
             self.keyline[h] = s.lineno - 1
             self._scopes.append(id(s))
             self._funcs.append(s.name)
-            self._decl.append({n for x in ast.walk(s) if type(x) in (ast.Global, ast.Nonlocal) for n in x.names})
+            self._decl.append({n for x in _walk(s) if type(x) in (ast.Global, ast.Nonlocal) for n in x.names})
             self._horizon.append(_flow_horizon(s))
             self._block(s.body, h, in_class)  # pylint's member check reads names bound anywhere in a class
             self._scopes.pop(), self._funcs.pop(), self._decl.pop(), self._horizon.pop()
