@@ -174,6 +174,27 @@ def _is_code(line: str) -> bool:
     return bool(s) and not s.startswith("#")
 
 
+def _targets(s) -> list[str]:
+    "Names a plain binding statement binds outright: assignment targets (unpacking included), annotated assignments with a value, imports."
+    t = type(s)
+    if t in (ast.Import, ast.ImportFrom):
+        return [(a.asname or a.name).split(".")[0] for a in s.names if a.name != "*"]
+    if t is ast.AnnAssign:
+        return [s.target.id] if s.value is not None and type(s.target) is ast.Name else []
+    if t is not ast.Assign:
+        return []
+    out, stack = [], list(s.targets)
+    while stack:
+        x = stack.pop()
+        if type(x) is ast.Name:
+            out.append(x.id)
+        elif type(x) in (ast.Tuple, ast.List):
+            stack.extend(x.elts)
+        elif type(x) is ast.Starred:
+            stack.append(x.value)
+    return out
+
+
 def _flow_horizon(f) -> int:
     """The last line (1-based) that reads a name `f` binds inside a block; -1 if none.
 
@@ -227,9 +248,10 @@ class Units:
         self.ulines, self.parent, self.kids, self.slot, self.keyline, self.is_match = [], [], [], [], [], []
         self.binds, self.abinds, self.aloads, self.returns, self.risky = [], [], [], [], []
         self.loaders, self.callers, self.aloaders = {}, {}, {}
+        self.start, self.dominators, self.deleters = [], {}, {}  # first line; plain top-level binders; `del` units
         self.tries = []  # (try unit, handler units, finally unit or -1, else unit or -1)
         self.bad = False
-        self._scopes, self._funcs, self._decl, self._horizon = [0], [], [set()], [-1]
+        self._scopes, self._funcs, self._decl, self._horizon, self._heads = [0], [], [set()], [-1], [-1]
         self._block(tree.body, -1, False)
         if self.bad:
             return
@@ -253,6 +275,7 @@ class Units:
         self.kids.append([])
         self.slot.append(None)
         self.keyline.append(first)
+        self.start.append(first)
         self.is_match.append(False)
         if parent >= 0:
             self.kids[parent].append(u)
@@ -271,6 +294,8 @@ class Units:
                             abinds.add(x.id)
                     if type(x.ctx) is not ast.Store:
                         reads.add(x.id)
+                        if type(x.ctx) is ast.Del:
+                            self.deleters.setdefault(x.id, set()).add(u)
                         risky = risky or x.id in _DYNAMIC
                 elif t is ast.Attribute:
                     if type(x.ctx) is ast.Load:
@@ -348,8 +373,9 @@ class Units:
             self._funcs.append(s.name)
             self._decl.append({n for x in _walk(s) if type(x) in (ast.Global, ast.Nonlocal) for n in x.names})
             self._horizon.append(_flow_horizon(s))
+            self._heads.append(h)
             self._block(s.body, h, in_class)  # pylint's member check reads names bound anywhere in a class
-            self._scopes.pop(), self._funcs.pop(), self._decl.pop(), self._horizon.pop()
+            self._scopes.pop(), self._funcs.pop(), self._decl.pop(), self._horizon.pop(), self._heads.pop()
             return h
         if t is ast.ClassDef:
             h = self._new(first, self._header_end(first, s.body[0].lineno - 1), parent,
@@ -405,7 +431,13 @@ class Units:
             for u in cases:
                 self.slot[u] = (h, cases)
             return h
-        return self._new(first, s.end_lineno - 1, parent, [s], in_class)
+        u = self._new(first, s.end_lineno - 1, parent, [s], in_class)
+        if parent == self._heads[-1] and not in_class:  # a plain binding at the top of its scope
+            scope, decl = self._scopes[-1], self._decl[-1]
+            for name in _targets(s):
+                if (0 if name in decl or name in _GLOBAL_NAMES or t in (ast.Import, ast.ImportFrom) else scope) == scope:
+                    self.dominators.setdefault((name, scope), []).append(u)
+        return u
 
     # --- judging --------------------------------------------------------------------------
     def _emptied(self, us, touched):
@@ -457,6 +489,12 @@ class Units:
                 return False
         return True
 
+    def _dominated(self, name: str, scope, first_read: int, us) -> bool:
+        "Does a present plain binding of `name` at the top of `scope` precede every read, with no `del` of it present?"
+        if any(v in us for v in self.deleters.get(name, ())):
+            return False
+        return any(d in us and self.start[d] < first_read for d in self.dominators.get((name, scope), ()))
+
     def judge(self, present, base):
         """Error lines of `present`, cut from the clean state `base` this model describes, when they follow
         from the deleted units alone: set() (clean), {line} (an emptied block), None (unknown: lint it)."""
@@ -478,9 +516,9 @@ class Units:
             if self.risky[u]:
                 return None
             for name, scope in self.binds[u]:
-                for v, chain in self.loaders.get(name, ()):
-                    if v in us and scope in chain:
-                        return None
+                first_read = min((self.start[v] for v, chain in self.loaders.get(name, ()) if v in us and scope in chain), default=None)
+                if first_read is not None and not self._dominated(name, scope, first_read, us):
+                    return None
             for name in self.abinds[u]:
                 for v in self.aloaders.get(name, ()):
                     if v in us:
