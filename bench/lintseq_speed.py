@@ -4,7 +4,8 @@ Usage: python bench/lintseq_speed.py [--speed-programs 40] [--agree-programs 0] 
 
 1. Speed: the same programs (a seeded sample of the embedded stdlib corpus, HumanEval canonical
    solutions and MBPP train) go through `lintseq(n=seqs)` in fast mode and in pylint mode, in this
-   one process (programs/s per core), then on 2 worker processes (programs/s on both cores).
+   one process (programs/s per core: --repeat interleaved passes per mode, the fastest counts, since
+   the shared machine's load drifts), then on 2 worker processes (programs/s on both cores).
 2. Agreement: every intermediate state of fast mode's sequences (all programs unless
    --agree-programs limits them) is checked by pylint mode; the fraction it accepts and the
    rejected states by pylint message type are printed.
@@ -26,7 +27,12 @@ import time
 import tinyhelen.lintseq as lintseq_module
 from tinyhelen.code_data import load_code_corpus, load_humaneval, load_mbpp
 from tinyhelen.linters import FastLinter, PylintLinter
-from tinyhelen.lintseq import ProgramRejected, StructStateLinter, apply_diff, lintseq, normalize, reindent, render
+from tinyhelen.lintseq import ProgramRejected, apply_diff, lintseq, normalize, reindent, render
+
+try:
+    from tinyhelen.lintseq import StructStateLinter
+except ImportError:  # an older tinyhelen, benchmarked for comparison: no shortcut to verify
+    StructStateLinter = object
 
 _LINTER = None
 
@@ -49,7 +55,7 @@ def _one(args):
     prog, n, seed = args
     try:
         r = lintseq(prog, n=n, seed=seed, linter=_LINTER, check_clean=True)
-        return r.sequences, r.lint_calls, r.judged
+        return r.sequences, r.lint_calls, getattr(r, "judged", 0)
     except ProgramRejected as e:
         return e.reason, 0, 0
 
@@ -130,6 +136,7 @@ def main():
     ap.add_argument("--seqs", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3, help="interleaved single-process passes per mode; the fastest counts")
     ap.add_argument("--skip-speed", action="store_true", help="agreement only")
     ap.add_argument("--verify-shortcut", action="store_true", help="check fast mode's shortcut against linting every state")
     a = ap.parse_args()
@@ -140,9 +147,14 @@ def main():
     clean = [(src, p) for src, p in allp if not fast.check(normalize(p))]
     sample = [p for _, p in rng.sample(clean, min(a.speed_programs, len(clean)))]
 
-    rows, outputs = {}, {}
-    for mode in () if a.skip_speed else ("fast", "pylint"):
-        dt1, res = run(mode, sample, a.seqs, a.seed)
+    rows, outputs, best = {}, {}, {}
+    modes = () if a.skip_speed else ("fast", "pylint")
+    for _ in range(a.repeat):  # interleaved passes, best of each mode: the machine's load drifts between them
+        for mode in modes:
+            dt, res = run(mode, sample, a.seqs, a.seed)
+            best[mode] = min(best.get(mode, (dt, res)), (dt, res), key=lambda x: x[0])
+    for mode in modes:
+        dt1, res = best[mode]
         outputs[mode] = [r[0] for r in res]
         ok = [r for r in res if not isinstance(r[0], str)]
         calls, judged = sum(r[1] for r in ok), sum(r[2] for r in ok)
@@ -174,7 +186,8 @@ def main():
     accepted = 1 - len(rejected) / max(len(states), 1)
 
     print(f"## LintSeq speed (python {platform.python_version()}, {os.cpu_count()} cpus, load avg before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after {os.getloadavg()[0]:.2f})\n")
-    print(f"Speed sample: {len(sample)} programs (seed {a.seed}) from {len(clean)} lint-clean ones, {a.seqs} sequences each.\n")
+    print(f"Speed sample: {len(sample)} programs (seed {a.seed}) from {len(clean)} lint-clean ones, {a.seqs} sequences each; "
+          f"per core: fastest of {a.repeat} interleaved passes per mode.\n")
     print("| mode | programs/s per core | programs/s on {w} processes | sequences/s per core | lint calls/program | states judged without a lint call/program | ms per lint call (incl. sampler) |".format(w=a.workers))
     print("|---|---|---|---|---|---|---|")
     for m, r in rows.items():
