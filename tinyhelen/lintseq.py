@@ -310,6 +310,7 @@ class Units:
                 elif t is ast.Global or t is ast.Nonlocal:
                     binds.update((n, 0) for n in x.names)
                     reads.update(x.names)
+                    risky = True  # without it the function's own bindings of those names turn local
                 elif t in (ast.ExceptHandler, ast.MatchAs, ast.MatchStar) and x.name:
                     binds.add((x.name, 0 if x.name in decl else scope))
                 elif t is ast.arg and x.arg in _GLOBAL_NAMES:
@@ -470,8 +471,9 @@ class Units:
         """Does this model, true of `base`, still describe `present`, which a lint check accepted?
 
         Whole units may be gone (not a header whose block stays); a unit may lose lines other than its first
-        when none of them ends a line with a backslash or holds a triple quote: the statement then keeps its
-        extent (a deletion that unbalances brackets or strings would not have parsed)."""
+        and its keyword line (a decorator left without its `def` decorates the next one) when none of them
+        ends a line with a backslash or holds a triple quote: the statement then keeps its extent (a
+        deletion that unbalances brackets or strings would not have parsed)."""
         o = self.owner
         keep = set(present)
         us = {o[p] for p in present}
@@ -482,7 +484,7 @@ class Units:
             if u < 0:
                 continue
             if u in us:
-                if not self.shrinkable[u] or self.idx[self.ulines[u][0]] not in keep or \
+                if not self.shrinkable[u] or self.idx[self.ulines[u][0]] not in keep or self.idx[self.keyline[u]] not in keep or \
                         '"""' in self.text[p] or "'''" in self.text[p]:
                     return False
             elif any(k in us for k in self.kids[u]):
