@@ -99,3 +99,48 @@ def test_sft_formats_from_the_module():
     assert len(plain) == len(code_source("stdlib")) and all(t.endswith("</s>") for t in plain["text"])
     assert all(r["completion"].endswith("\n<|diff|>\n<|diff|>") for r in edits)
     assert all(resolve(c) for c in edits["completion"][:50])
+
+
+# Programs with the constructs the shortcut has to get right: async, match, except*, global/nonlocal,
+# decorators, redefinitions, string annotations, builtin-named parameters, loop `else`, walrus.
+SHORTCUT_PROGRAMS = [
+    'import asyncio\n\n\nasync def main(xs):\n    async with asyncio.timeout(1) as t:\n        async for x in agen(xs):\n            if (n := len(x)) > 2:\n                print(n, t)\n    return [y async for y in agen(xs)]\n\n\nasync def agen(xs):\n    for x in xs:\n        yield x\n',
+    'def classify(cmd, p):\n    match cmd:\n        case ["go", direction] if direction in p:\n            out = direction\n        case {"k": v, **rest}:\n            out = (v, rest)\n        case Point(x=0, y=yy):\n            out = yy\n        case _:\n            out = None\n    return out\n\n\nclass Point:\n    x = 0\n    y = 0\n',
+    'counter = 0\n\n\ndef bump(k):\n    global counter\n    counter += k\n    try:\n        val = 1 / k\n    except* ZeroDivisionError as eg:\n        print(eg)\n        val = 0\n    else:\n        print("ok")\n    finally:\n        print("done")\n    return val\n\n\ndef outer():\n    total = 0\n\n    def inner(z):\n        nonlocal total\n        total += z\n        return total\n    fs = [lambda q=i: q * 2 for i in range(3)]\n    del fs[0]\n    return inner(1), fs\n',
+    'class Stack(object):\n    def __init__(self):\n        self.items = []\n        self.size = 0\n\n    def push(self, item):\n        self.items.append(item)\n        self.size += 1\n\n    def pop(self):\n        if not self.items:\n            raise IndexError("empty")\n        self.size -= 1\n        return self.items.pop()\n\n    @property\n    def top(self):\n        return self.items[-1] if self.items else None\n\n\ndef use():\n    s = Stack()\n    s.push(1)\n    r = s.pop()\n    x: int = 3\n    y: "Stack" = s\n    while r:\n        r -= 1\n        if r == 2:\n            break\n        elif r == 5:\n            continue\n        else:\n            pass\n    else:\n        x = 4\n    with open("f") as fh, open("g") as gh:\n        data = fh.read() + gh.read()\n    return x, y, data, "%s %d" % ("a", 1)\n',
+    'import functools\nfrom typing import Optional\n\n\ndef helper(a, b=2):\n    if a:\n        return a + b\n    return None\n\n\ndef noret(x):\n    print(x)\n\n\ndef twice(a, b):\n    return a * b\n\n\ndef twice(a):\n    return a\n\n\nclass Node(object):\n    kind = "node"\n\n    def __init__(self, value: "Optional[Node]" = None):\n        self.value = value\n        self.children = []\n\n    @functools.lru_cache(maxsize=None)\n    def depth(self):\n        d = 0\n        for c in self.children:\n            d = max(d, c.depth())\n        return d + len(self.kind)\n\n    def add(self, c):\n        self.children.append(c)\n        return self.value\n\n\ndef run(sum):\n    n = Node()\n    r = helper(1)\n    q = twice(2)\n    total = sum[0]\n    out = [n for n in range(3) if n]\n    k = 0\n    while k < 3:\n        k += 1\n    else:\n        k = 0\n    try:\n        v = int("3")\n    except ValueError:\n        v = 0\n    else:\n        v += 1\n    if (w := v) > 1:\n        print(w)\n    return n.add(r), q, total, out, k, v\n',
+    'def f(data):\n    result = {}\n    for key, val in data.items():\n        if key in result:\n            result[key] += val\n        else:\n            result[key] = val\n    first = None\n    for item in data:\n        first = item\n        break\n    try:\n        import json\n    except ImportError:\n        json = None\n    text = json.dumps(result) if json else str(result)\n    msg = "%(a)s-%(b)s" % {"a": 1, "b": 2}\n    fmt = "{} {}".format(1, 2)\n    return text, first, msg, fmt\n\n\ndef g(n):\n    acc = []\n    i = 0\n    while i < n:\n        if i % 2:\n            x = i\n        else:\n            x = -i\n        acc.append(x)\n        i += 1\n    return acc\n',
+]
+
+
+def test_shortcut_verdicts_are_the_full_checks():
+    "Every state fast mode judges without linting gets the full check's error lines; sequences are unchanged."
+    import tinyhelen.lintseq as ls
+
+    plain = FastLinter(deletion_shortcut=False)
+    judged, wrong = [0], []
+
+    class Verifying(ls.StructStateLinter):
+        def errors(self, present, base=None):
+            before = self.judged
+            out = super().errors(present, base)
+            if self.judged > before:
+                judged[0] += 1
+                full = {present[min(max(e.line, 1), len(present)) - 1] for e in plain.check(ls.render(self.lines, present))}
+                if full != out:
+                    wrong.append(ls.render(self.lines, present))
+            return out
+
+    for prog in SHORTCUT_PROGRAMS:
+        assert not plain.check(prog)
+        for seed in (1, 2):
+            want = lintseq(prog, n=10, seed=seed, linter=plain, check_clean=True).sequences
+            sl = []
+            orig = ls.prepare
+            ls.prepare = lambda linter, lines: sl.append(Verifying(linter, lines)) or sl[-1]
+            try:
+                res = lintseq(prog, n=10, seed=seed, check_clean=True)
+            finally:
+                ls.prepare = orig
+            assert res.sequences == want and res.judged > 0
+    assert judged[0] > 100 and not wrong, wrong[:1]

@@ -157,6 +157,34 @@ def _indent_errors(source: str, tree: ast.Module) -> list[LintError]:
     return out
 
 
+_NOT_CHILDREN = {"ctx", "op", "ops"}  # the Load/Store and operator singletons: never what a check looks for
+_CHILD_FIELDS: dict = {}
+
+
+def _kids(node) -> list:
+    "`ast.iter_child_nodes` as a list, in the same order, without the context and operator nodes (the tree walks' hot spot)."
+    fields = _CHILD_FIELDS.get(type(node))
+    if fields is None:
+        fields = _CHILD_FIELDS[type(node)] = tuple(f for f in node._fields if f not in _NOT_CHILDREN)
+    out = []
+    for f in fields:
+        v = getattr(node, f, None)
+        if type(v) is list:
+            out.extend(x for x in v if isinstance(x, ast.AST))
+        elif isinstance(v, ast.AST):
+            out.append(v)
+    return out
+
+
+def _walk(node):
+    "Every node under `node` (itself included), depth first, without context and operator nodes."
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(_kids(n))
+
+
 _UNSUBSCRIPTABLE = {n for n, v in vars(builtins).items() if callable(v) and not n.startswith("_")
                     and not hasattr(v, "__class_getitem__")}
 
@@ -179,7 +207,7 @@ class _Extra:
                 self.funcs.setdefault(n.name, n)  # first definition wins; redefinitions are rare
                 if any(n.lineno <= ln <= n.end_lineno for ln in undefined_lines):
                     flow.add(n)  # pylint calls a later-assigned local "used before assignment"
-                stack.extend((c, False, n) for c in ast.iter_child_nodes(n))  # a nested def does not run in the handler
+                stack.extend((c, False, n) for c in _kids(n))  # a nested def does not run in the handler
                 continue
             if t is ast.ExceptHandler:
                 in_except = True
@@ -201,12 +229,12 @@ class _Extra:
                     bound.add(n.id)
             elif func is not None and isinstance(n, _BLOCKS):
                 flow.add(func)  # only functions with blocks can use a name a block may not have assigned
-            stack.extend((c, in_except, func) for c in ast.iter_child_nodes(n))
+            stack.extend((c, in_except, func) for c in _kids(n))
         for f in flow:
             self._possibly_unassigned(f)
         if subs:  # a builtin function indexed: its local namesake (`sum = [0] * n`) was deleted
-            bound |= set(self.funcs) | {a.arg for f in self.funcs.values() for a in ast.walk(f.args) if isinstance(a, ast.arg)}
-            bound |= {(al.asname or al.name).split(".")[0] for x in ast.walk(tree) if isinstance(x, (ast.Import, ast.ImportFrom)) for al in x.names}
+            bound |= set(self.funcs) | {a.arg for f in self.funcs.values() for a in _walk(f.args) if isinstance(a, ast.arg)}
+            bound |= {(al.asname or al.name).split(".")[0] for x in _walk(tree) if isinstance(x, (ast.Import, ast.ImportFrom)) for al in x.names}
             bound |= {x.name for x in classes}
             for n in subs:
                 if n.value.id not in bound:
@@ -240,15 +268,15 @@ class _Extra:
     def _check_assign(self, node):
         v = node.value
         if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and (f := self.funcs.get(v.func.id)) is not None:
-            if not f.decorator_list and not any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(f)) \
+            if not f.decorator_list and not any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _walk(f)) \
                     and not any(isinstance(n, ast.Return) and n.value is not None for n in _own_nodes(f)) \
                     and not (len(f.body) == 1 and isinstance(f.body[0], ast.Raise)) and not _is_stub(f):
                 self._err(node, "E1111", f"Assigning result of a function call, but {f.name!r} returns None")
 
     def _missing_members(self, cls: ast.ClassDef):
-        assigned, reads = set(n.id for n in ast.walk(cls) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)), []
+        assigned, reads = set(n.id for n in _walk(cls) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)), []
         assigned |= {s.name for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-        for n in ast.walk(cls):
+        for n in _walk(cls):
             if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "self":
                 (assigned.add(n.attr) if isinstance(n.ctx, (ast.Store, ast.Del)) else reads.append(n))
             elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("setattr", "getattr"):
@@ -303,7 +331,7 @@ def _own_nodes(f):
     while stack:
         n = stack.pop()
         yield n
-        for c in ast.iter_child_nodes(n):
+        for c in _kids(n):
             if not isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
                 stack.append(c)
 
@@ -372,7 +400,7 @@ def _scan_expr(node, path, stores, loads):
             if not isinstance(n, ast.Lambda):  # the first iterable is evaluated in the enclosing scope
                 stack.append(n.generators[0].iter)
             continue
-        stack.extend(ast.iter_child_nodes(n))
+        stack.extend(_kids(n))
         if isinstance(n, ast.Name):
             (stores.setdefault(n.id, []).append((n, list(path))) if isinstance(n.ctx, (ast.Store, ast.Del))
              else loads.append((n.id, n, list(path))))
@@ -413,7 +441,7 @@ def _assigns(stmts, name) -> bool:
             return True
         if not isinstance(s, (ast.For, ast.AsyncFor, ast.While, ast.Match)) and any(
                 isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) or
-                isinstance(n, ast.NamedExpr) and n.target.id == name for n in ast.walk(s)):
+                isinstance(n, ast.NamedExpr) and n.target.id == name for n in _walk(s)):
             return True
     return False
 
@@ -450,7 +478,7 @@ def _drop_loop_carried(tree, msgs):
     """Drop pyflakes' undefined names that the body of a `for` loop around the use assigns (`+=`
     included): pylint assumes an earlier iteration did (`for c in s: if c != last: last = c`) and
     reports nothing there. It grants this to `for` loops only, not to `while` loops."""
-    loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.AsyncFor))]
+    loops = [n for n in _walk(tree) if isinstance(n, (ast.For, ast.AsyncFor))]
     if not loops:
         return msgs
     keep = []
@@ -458,7 +486,7 @@ def _drop_loop_carried(tree, msgs):
         if type(m) is pm.UndefinedName:
             name, line = m.message_args[0], m.lineno
             if any(lp.body[0].lineno <= line <= lp.end_lineno and any(
-                    isinstance(x, ast.Name) and x.id == name and not isinstance(x.ctx, ast.Load) for x in ast.walk(lp))
+                    isinstance(x, ast.Name) and x.id == name and not isinstance(x.ctx, ast.Load) for x in _walk(lp))
                    for lp in loops):
                 continue
         keep.append(m)
@@ -469,8 +497,10 @@ class FastLinter:
     "`ast` + pyflakes in process, plus AST checks for the pylint errors pyflakes lacks."
     name = "fast"
 
-    def __init__(self, extra: bool = True, deletion_shortcut: bool = False):
-        self.extra, self.deletion_shortcut = extra, deletion_shortcut  # the shortcut: see tinyhelen.lintseq
+    def __init__(self, extra: bool = True, deletion_shortcut: bool = True):
+        # deletion_shortcut: LintSeq judges states cut from a clean state from the deleted statements
+        # where it can (`tinyhelen.lintseq.StructStateLinter`) and lints the rest with `check`
+        self.extra, self.deletion_shortcut = extra, deletion_shortcut
 
     def check(self, source: str) -> list[LintError]:
         try:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import difflib
 import hashlib
 import io
@@ -14,13 +15,13 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
-from .linters import FastLinter, get_linter, statement_depths
+from .linters import FastLinter, _kids, _walk, get_linter, statement_depths
 
 # %% auto 0
 __all__ = ['DIFF_SEP', 'normalize', 'split_lines', 'render', 'indents', 'candidates', 'children', 'reindent', 'StateLinter',
-           'prepare', 'risky_lines', 'SyntaxStateLinter', 'ProgramRejected', 'backward_states', 'random_states',
-           'unified', 'insertion_diff', 'forward_diffs', 'DiffError', 'split_edits', 'apply_diff', 'resolve',
-           'LintSeqResult', 'lintseq', 'randseq', 'is_insertion', 'check_sequence']
+           'prepare', 'Units', 'StructStateLinter', 'ProgramRejected', 'backward_states', 'random_states', 'unified',
+           'insertion_diff', 'forward_diffs', 'DiffError', 'split_edits', 'apply_diff', 'resolve', 'LintSeqResult',
+           'lintseq', 'randseq', 'is_insertion', 'check_sequence']
 
 # %% ../nbs/03b_lintseq.ipynb
 DIFF_SEP = "<|diff|>"
@@ -155,64 +156,417 @@ class StateLinter:
 
 
 def prepare(linter, lines: list[str]):
-    "A state linter for `lines`: with the syntax shortcut for back-ends that allow it (fast mode)."
-    return SyntaxStateLinter(linter, lines) if getattr(linter, "deletion_shortcut", False) else StateLinter(linter, lines)
+    "A state linter for `lines`: one that judges most states without linting them for back-ends that allow it (fast mode)."
+    return StructStateLinter(linter, lines) if getattr(linter, "deletion_shortcut", False) else StateLinter(linter, lines)
 
 # %% ../nbs/03b_lintseq.ipynb
-_BINDS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal,
-          ast.Return, ast.Raise, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom, ast.Await, ast.arg, ast.alias,
-          ast.ExceptHandler, ast.Try, ast.NamedExpr, ast.MatchAs, ast.MatchStar, ast.MatchMapping, ast.Delete, ast.AugAssign)
-if hasattr(ast, "TryStar"):
-    _BINDS += (ast.TryStar,)
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FLOW = (ast.Return, ast.Raise, ast.Break, ast.Continue, ast.Assert)
+_DYNAMIC = {"getattr", "setattr", "delattr", "locals", "globals", "vars", "eval", "exec", "__import__"}
+_GLOBAL_NAMES = {n for n in dir(builtins) if not n.startswith("_")}  # pylint's subscript/call checks see these by name only
+_COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match, ast.ExceptHandler,
+             ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
+_TRIES = (ast.Try,) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
 
 
-def risky_lines(lines: list[str]) -> set[int] | None:
-    "0-based lines whose deletion may change names or flow (None: the program does not parse, all are risky)."
-    src = "".join(ln + "\n" for ln in lines)
-    try:
-        tree = ast.parse(src)
-        toks = list(tokenize.generate_tokens(io.StringIO(src).readline))
-    except (SyntaxError, ValueError, tokenize.TokenError):
-        return None
-    multi = [t for t in toks if t.type == tokenize.STRING and t.start[0] != t.end[0]]
-    in_string = {ln for t in multi for ln in range(t.start[0] + 1, t.end[0])}  # strictly inside: text, not code
-    risky = {ln for t in multi for ln in (t.start[0], t.end[0])}  # without a quote line the rest re-tokenizes
-    for n in ast.walk(tree):
+def _is_code(line: str) -> bool:
+    s = line.strip()
+    return bool(s) and not s.startswith("#")
+
+
+def _targets(s) -> list[str]:
+    "Names a plain binding statement binds outright: assignment targets (unpacking included), annotated assignments with a value, imports."
+    t = type(s)
+    if t in (ast.Import, ast.ImportFrom):
+        return [(a.asname or a.name).split(".")[0] for a in s.names if a.name != "*"]
+    if t is ast.AnnAssign:
+        return [s.target.id] if s.value is not None and type(s.target) is ast.Name else []
+    if t is not ast.Assign:
+        return []
+    out, stack = [], list(s.targets)
+    while stack:
+        x = stack.pop()
+        if type(x) is ast.Name:
+            out.append(x.id)
+        elif type(x) in (ast.Tuple, ast.List):
+            stack.extend(x.elts)
+        elif type(x) is ast.Starred:
+            stack.append(x.value)
+    return out
+
+
+def _flow_horizon(f) -> int:
+    """The last line (1-based) that reads a name `f` binds inside a block; -1 if none.
+
+    Only such reads can become "possibly used before assignment" when a return/raise/break/continue
+    before them is deleted (pylint's flow check counts those statements as leaving the branch)."""
+    inner, reads = set(), {}
+    stack = [(c, False) for c in f.body]
+    while stack:
+        n, deep = stack.pop()
         t = type(n)
-        if isinstance(n, _BINDS) or (t in (ast.Name, ast.Attribute, ast.Starred) and type(n.ctx) is not ast.Load):
-            risky.add(n.lineno)
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            risky.update(d.lineno for d in n.decorator_list)
-        if isinstance(n, ast.stmt):  # continuation lines of a statement or of a compound statement's header
-            last = n.end_lineno
-            for part in ("body", "handlers", "orelse", "finalbody", "cases"):
-                blk = getattr(n, part, None)
-                if isinstance(blk, list) and blk:
-                    last = min(last, blk[0].lineno - 1)
-                    risky.add(n.lineno)  # a header whose body outlives it (a blank line ends the children) re-parents it
-            risky.update(range(n.lineno + 1, last + 1))
-    return {ln - 1 for ln in risky - in_string}
+        if t is ast.Name:
+            if type(n.ctx) is ast.Load:
+                reads[n.id] = max(reads.get(n.id, -1), n.lineno)
+            elif deep:
+                inner.add(n.id)
+        elif deep and t in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            inner.add(n.name)
+        elif deep and t in (ast.Import, ast.ImportFrom):
+            inner.update((a.asname or a.name).split(".")[0] for a in n.names)
+        elif deep and t in (ast.ExceptHandler, ast.MatchAs, ast.MatchStar) and n.name:
+            inner.add(n.name)
+        elif t is ast.AugAssign and type(n.target) is ast.Name:
+            reads[n.target.id] = max(reads.get(n.target.id, -1), n.lineno)
+        d = deep or t in _COMPOUND
+        stack.extend((c, d) for c in _kids(n))
+    return max((reads[k] for k in inner if k in reads), default=-1)
 
 
-class SyntaxStateLinter(StateLinter):
-    "A state linter that only parses a state whose deletions since a clean state are all harmless."
+class Units:
+    """A clean state's statements as units of lines, each with the names it binds and reads.
+
+    A state cut from this one is *structural* when every unit is wholly present or wholly absent and
+    every present unit's parent is present; its syntax tree is then this one's with the absent
+    statements pruned, so its lint verdict follows from what the absent statements bound."""
+
+    def __init__(self, lines: list[str], present: list[int]):
+        self.ok = False
+        sub = [lines[i] for i in present]
+        if any(ln[:len(ln) - len(ln.lstrip())].strip(" ") for ln in sub):
+            return  # tabs or form feeds in indentation: pruning could make it inconsistent
+        try:
+            tree = ast.parse("".join(ln + "\n" for ln in sub))
+        except (SyntaxError, ValueError):
+            return
+        for node in _walk(tree):
+            if (type(node) is ast.Name and node.id == "__all__") or (type(node) is ast.ImportFrom and node.module == "__future__"):
+                return  # exports and future imports: verdicts that depend on more than bindings
+        self.lines, self.idx, self.text = sub, present, lines
+        self.owner = [-1] * len(sub)
+        self.shrinkable = []
+        self.ulines, self.parent, self.kids, self.slot, self.keyline, self.is_match = [], [], [], [], [], []
+        self.binds, self.abinds, self.aloads, self.returns, self.risky = [], [], [], [], []
+        self.loaders, self.callers, self.aloaders = {}, {}, {}
+        self.start, self.dominators, self.deleters = [], {}, {}  # first line; plain top-level binders; `del` units
+        self.tries = []  # (try unit, handler units, finally unit or -1, else unit or -1)
+        self.bad = False
+        self._scopes, self._funcs, self._decl, self._horizon, self._heads = [0], [], [set()], [-1], [-1]
+        self._block(tree.body, -1, False)
+        if self.bad:
+            return
+        full = [-1] * len(lines)
+        for k, i in enumerate(present):
+            full[i] = self.owner[k]
+        self.owner = full
+        self.ok = True
+
+    # --- building -------------------------------------------------------------------------
+    def _new(self, first: int, last: int, parent: int, nodes, in_class: bool, own=()) -> int:
+        "A unit of 0-based lines first..last; `nodes` are the parts of its statement it evaluates, `own` names it binds."
+        u = len(self.ulines)
+        for ln in range(first, last + 1):
+            if self.owner[ln] != -1:
+                self.bad = True  # two units on one line (`a = 1; b = 2`): not modelled
+            self.owner[ln] = u
+        self.ulines.append(range(first, last + 1))
+        self.shrinkable.append(not any(self.lines[k].rstrip().endswith("\\") for k in range(first, last + 1)))
+        self.parent.append(parent)
+        self.kids.append([])
+        self.slot.append(None)
+        self.keyline.append(first)
+        self.start.append(first)
+        self.is_match.append(False)
+        if parent >= 0:
+            self.kids[parent].append(u)
+        scope, chain, decl, in_func = self._scopes[-1], frozenset(self._scopes), self._decl[-1], len(self._scopes) > 1
+        binds = {(n, 0) for n in own}
+        abinds, aloads, returns, risky = set(own) if in_class else set(), set(), False, False
+        reads = set()
+        docs = {r.value for r in nodes if type(r) is ast.Expr and type(r.value) is ast.Constant}  # docstrings name nothing
+        for root in nodes:
+            for x in _walk(root):
+                t = type(x)
+                if t is ast.Name:
+                    if type(x.ctx) is not ast.Load:
+                        binds.add((x.id, 0 if x.id in decl or x.id in _GLOBAL_NAMES else scope))
+                        if in_class:
+                            abinds.add(x.id)
+                    if type(x.ctx) is not ast.Store:
+                        reads.add(x.id)
+                        if type(x.ctx) is ast.Del:
+                            self.deleters.setdefault(x.id, set()).add(u)
+                        risky = risky or x.id in _DYNAMIC
+                elif t is ast.Attribute:
+                    if type(x.ctx) is ast.Load:
+                        if type(x.value) is ast.Name and x.value.id == "self":
+                            aloads.add(x.attr)
+                    else:
+                        abinds.add(x.attr)
+                elif t is ast.AugAssign and type(x.target) is ast.Name:
+                    reads.add(x.target.id)
+                elif t in (ast.Import, ast.ImportFrom):
+                    binds.update(((a.asname or a.name).split(".")[0], 0) for a in x.names)
+                elif t is ast.Global or t is ast.Nonlocal:
+                    binds.update((n, 0) for n in x.names)
+                    reads.update(x.names)
+                    risky = True  # without it the function's own bindings of those names turn local
+                elif t in (ast.ExceptHandler, ast.MatchAs, ast.MatchStar) and x.name:
+                    binds.add((x.name, 0 if x.name in decl else scope))
+                elif t is ast.arg and x.arg in _GLOBAL_NAMES:
+                    binds.add((x.arg, 0))  # pylint's subscript check counts every parameter name as bound
+                elif t is ast.MatchMapping and x.rest:
+                    binds.add((x.rest, scope))
+                elif t is ast.Constant and type(x.value) is str and x not in docs:
+                    reads.update(_IDENT.findall(x.value))  # string annotations and typing.cast: pyflakes reads them
+                elif t is ast.Assign and type(x.value) is ast.Call and type(x.value.func) is ast.Name:
+                    self.callers.setdefault(x.value.func.id, []).append(u)
+                elif in_func:
+                    if (t is ast.Return and x.value is not None) or t is ast.Yield or t is ast.YieldFrom:
+                        returns = True
+                    if t in _FLOW and x.lineno < self._horizon[-1]:
+                        risky = True
+        for n in reads:
+            self.loaders.setdefault(n, []).append((u, chain))
+        for n in aloads:
+            self.aloaders.setdefault(n, []).append(u)
+        self.binds.append(binds)
+        self.abinds.append(abinds)
+        self.aloads.append(aloads)
+        self.returns.append(list(self._funcs) if returns else [])
+        self.risky.append(risky)
+        return u
+
+    def _header_end(self, first: int, body: int) -> int:
+        "Last 0-based line of a header starting at `first` whose block starts at 0-based line `body`."
+        if body <= first:
+            self.bad = True  # `if x: y`: header and body share a line
+            return first
+        k = body - 1
+        while k > first and not _is_code(self.lines[k]):
+            k -= 1
+        return k
+
+    def _clause(self, prev_end: int, nxt: int, parent: int, in_class: bool) -> int:
+        "The `else:` / `finally:` line(s) between 0-based lines prev_end and nxt."
+        code = [k for k in range(prev_end + 1, nxt) if _is_code(self.lines[k])]
+        if not code:
+            self.bad = True
+            return -1
+        return self._new(code[0], code[-1], parent, [], in_class)
+
+    def _block(self, stmts, owner: int, in_class: bool):
+        members = [self._stmt(s, owner, in_class) for s in stmts if not self.bad]
+        if owner >= 0:
+            for m in members:
+                self.slot[m] = (owner, members)
+        return members
+
+    def _stmt(self, s, parent: int, in_class: bool) -> int:
+        t = type(s)
+        first = min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", [])]) - 1
+        if t in (ast.FunctionDef, ast.AsyncFunctionDef):
+            h = self._new(first, self._header_end(first, s.body[0].lineno - 1), parent,
+                          s.decorator_list + [a for a in ast.iter_child_nodes(s.args)] + ([s.returns] if s.returns else []),
+                          in_class, (s.name,))
+            self.keyline[h] = s.lineno - 1
+            self._scopes.append(id(s))
+            self._funcs.append(s.name)
+            self._decl.append({n for x in _walk(s) if type(x) in (ast.Global, ast.Nonlocal) for n in x.names})
+            self._horizon.append(_flow_horizon(s))
+            self._heads.append(h)
+            self._block(s.body, h, in_class)  # pylint's member check reads names bound anywhere in a class
+            self._scopes.pop(), self._funcs.pop(), self._decl.pop(), self._horizon.pop(), self._heads.pop()
+            return h
+        if t is ast.ClassDef:
+            h = self._new(first, self._header_end(first, s.body[0].lineno - 1), parent,
+                          s.decorator_list + s.bases + s.keywords, in_class, (s.name,))
+            self.keyline[h] = s.lineno - 1
+            self._block(s.body, h, True)
+            return h
+        if t in (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith):
+            heads = [s.test] if t in (ast.If, ast.While) else [s.target, s.iter] if t in (ast.For, ast.AsyncFor) else s.items
+            h = self._new(first, self._header_end(first, s.body[0].lineno - 1), parent, heads, in_class)
+            self._block(s.body, h, in_class)
+            orelse = getattr(s, "orelse", None)
+            if orelse and not self.bad:
+                if t is ast.If and len(orelse) == 1 and type(orelse[0]) is ast.If and \
+                        self.lines[orelse[0].lineno - 1].lstrip().startswith("elif"):
+                    self._stmt(orelse[0], h, in_class)  # an `elif` is optional: no block to keep non-empty
+                else:
+                    c = self._clause(s.body[-1].end_lineno - 1, orelse[0].lineno - 1, h, in_class)
+                    self._block(orelse, c, in_class)
+            return h
+        if t in _TRIES:
+            h = self._new(first, self._header_end(first, s.body[0].lineno - 1), parent, [], in_class)
+            self._block(s.body, h, in_class)
+            prev, hs, fin, els = s.body[-1].end_lineno - 1, [], -1, -1
+            for x in s.handlers:
+                if self.bad:
+                    return h
+                c = self._new(x.lineno - 1, self._header_end(x.lineno - 1, x.body[0].lineno - 1), h,
+                              [x.type] if x.type else [], in_class, (x.name,) if x.name else ())
+                self._block(x.body, c, in_class)
+                hs.append(c)
+                prev = x.body[-1].end_lineno - 1
+            if s.orelse and not self.bad:
+                els = self._clause(prev, s.orelse[0].lineno - 1, h, in_class)
+                self._block(s.orelse, els, in_class)
+                prev = s.orelse[-1].end_lineno - 1
+            if s.finalbody and not self.bad:
+                fin = self._clause(prev, s.finalbody[0].lineno - 1, h, in_class)
+                self._block(s.finalbody, fin, in_class)
+            self.tries.append((h, hs, fin, els))
+            return h
+        if t is ast.Match:
+            h = self._new(first, self._header_end(first, s.cases[0].pattern.lineno - 1), parent, [s.subject], in_class)
+            self.is_match[h] = True
+            cases = []
+            for c in s.cases:
+                if self.bad:
+                    return h
+                u = self._new(c.pattern.lineno - 1, self._header_end(c.pattern.lineno - 1, c.body[0].lineno - 1), h,
+                              [c.pattern] + ([c.guard] if c.guard else []), in_class)
+                self._block(c.body, u, in_class)
+                cases.append(u)
+            for u in cases:
+                self.slot[u] = (h, cases)
+            return h
+        u = self._new(first, s.end_lineno - 1, parent, [s], in_class)
+        if parent == self._heads[-1] and not in_class:  # a plain binding at the top of its scope
+            scope, decl = self._scopes[-1], self._decl[-1]
+            for name in _targets(s):
+                if (0 if name in decl or name in _GLOBAL_NAMES or t in (ast.Import, ast.ImportFrom) else scope) == scope:
+                    self.dominators.setdefault((name, scope), []).append(u)
+        return u
+
+    # --- judging --------------------------------------------------------------------------
+    def _emptied(self, us, touched):
+        "Present units whose block lost its last statement (None: a `try` without handlers, a `match` without cases)."
+        out = []
+        for u in touched:
+            sl = self.slot[u]
+            if sl is not None and sl[0] in us and not any(m in us for m in sl[1]):
+                if self.is_match[sl[0]]:
+                    return None
+                out.append(sl[0])
+        for h, hs, fin, els in self.tries:
+            if (h in us and fin not in us and not any(x in us for x in hs)) or (els in us and not any(x in us for x in hs)):
+                return None
+        return out
+
+    def structural(self, present) -> bool:
+        "Is `present` (a subset of this model's lines) made of whole units with their parents and non-empty blocks?"
+        o, cnt = self.owner, {}
+        for p in present:
+            u = o[p]
+            if u >= 0:
+                cnt[u] = cnt.get(u, 0) + 1
+        for u, c in cnt.items():
+            if c != len(self.ulines[u]) or (self.parent[u] >= 0 and self.parent[u] not in cnt):
+                return False
+        return self._emptied(cnt, cnt) == []
+
+    def follows(self, present, base) -> bool:
+        """Does this model, true of `base`, still describe `present`, which a lint check accepted?
+
+        Whole units may be gone (not a header whose block stays); a unit may lose lines other than its first
+        and its keyword line (a decorator left without its `def` decorates the next one) when none of them
+        ends a line with a backslash or holds a triple quote: the statement then keeps its extent (a
+        deletion that unbalances brackets or strings would not have parsed)."""
+        o = self.owner
+        keep = set(present)
+        us = {o[p] for p in present}
+        for p in base:
+            if p in keep:
+                continue
+            u = o[p]
+            if u < 0:
+                continue
+            if u in us:
+                if not self.shrinkable[u] or self.idx[self.ulines[u][0]] not in keep or self.idx[self.keyline[u]] not in keep or \
+                        '"""' in self.text[p] or "'''" in self.text[p]:
+                    return False
+            elif any(k in us for k in self.kids[u]):
+                return False
+        return True
+
+    def _dominated(self, name: str, scope, first_read: int, us) -> bool:
+        "Does a present plain binding of `name` at the top of `scope` precede every read, with no `del` of it present?"
+        if any(v in us for v in self.deleters.get(name, ())):
+            return False
+        return any(d in us and self.start[d] < first_read for d in self.dominators.get((name, scope), ()))
+
+    def judge(self, present, base):
+        """Error lines of `present`, cut from the clean state `base` this model describes, when they follow
+        from the deleted units alone: set() (clean), {line} (an emptied block), None (unknown: lint it)."""
+        o = self.owner
+        keep = set(present)
+        gone = {o[p] for p in base if p not in keep}
+        gone.discard(-1)
+        us = {o[p] for p in present}
+        us.discard(-1)
+        for u in gone:
+            if u in us or any(k in us for k in self.kids[u]):
+                return None  # part of a statement, or a header without its block: the syntax may change
+        emptied = self._emptied(us, gone)
+        if emptied is None:
+            return None
+        if emptied:  # Python blames the first emptied block's keyword line ("expected an indented block after ...")
+            return {self.idx[min(self.keyline[h] for h in emptied)]}
+        for u in gone:
+            if self.risky[u]:
+                return None
+            for name, scope in self.binds[u]:
+                first_read = min((self.start[v] for v, chain in self.loaders.get(name, ()) if v in us and scope in chain), default=None)
+                if first_read is not None and not self._dominated(name, scope, first_read, us):
+                    return None
+            for name in self.abinds[u]:
+                for v in self.aloaders.get(name, ()):
+                    if v in us:
+                        return None
+            for name in self.returns[u]:
+                for v in self.callers.get(name, ()):
+                    if v in us:
+                        return None
+        return set()
+
+
+class StructStateLinter(StateLinter):
+    "A state linter that judges states cut from a modelled clean state from the deleted units, and lints the rest."
 
     def __init__(self, linter, lines: list[str]):
         super().__init__(linter, lines)
-        self.risky = risky_lines(lines)
-        self.parses = 0
+        self.judged, self.builds, self._models = 0, 0, {}
+
+    def _model(self, base: list[int]):
+        k = tuple(base)
+        m = self._models.get(k, 0)
+        if m == 0:
+            self.builds += 1
+            m = Units(self.lines, base)
+            m = self._models[k] = m if m.ok else None
+        return m
 
     def errors(self, present: list[int], base: list[int] | None = None) -> set[int]:
-        if base is not None and self.risky is not None and present:
-            gone = set(base).difference(present)
-            if not gone & self.risky:
-                self.parses += 1
-                try:
-                    compile(render(self.lines, present), "<state>", "exec", ast.PyCF_ONLY_AST)
-                    return set()
-                except (SyntaxError, ValueError):
-                    pass
-        return super().errors(present)
+        if not present:
+            return set()
+        key = tuple(present)
+        if key in self._seen:
+            return self._seen[key]
+        m = self._model(base) if base is not None else None
+        if m is not None:
+            v = m.judge(present, base)
+            if v is not None:
+                self.judged += 1
+                self._seen[key] = v
+                if not v:
+                    self._models[key] = m
+                return v
+        out = super().errors(present)
+        if not out and m is not None and key not in self._models and m.follows(present, base):
+            self._models[key] = m
+        return out
 
 # %% ../nbs/03b_lintseq.ipynb
 class ProgramRejected(ValueError):
@@ -388,6 +742,7 @@ class LintSeqResult:
     sequences: list[list[str]]
     states: list[list[list[int]]] = field(repr=False, default_factory=list)
     lint_calls: int = 0
+    judged: int = 0  # states judged without a lint check (fast mode's shortcut)
 
 
 def lintseq(program: str, n: int = 5, seed: int = 1, linter=None, check_clean: bool = False,
@@ -410,7 +765,7 @@ def lintseq(program: str, n: int = 5, seed: int = 1, linter=None, check_clean: b
         seqs.append(forward_diffs(lines, states))
         if keep_states:
             all_states.append(states)
-    return LintSeqResult(program, seqs, all_states, sl.calls)
+    return LintSeqResult(program, seqs, all_states, sl.calls, getattr(sl, "judged", 0))
 
 
 def randseq(program: str, n: int = 5, seed: int = 1, keep_states: bool = False) -> LintSeqResult:
