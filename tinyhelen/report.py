@@ -18,7 +18,7 @@ from .core import atomic_write
 from .sweep import collect, load_sweep, status, sweep_dir_for
 
 # %% auto 0
-__all__ = ['DEFAULT_NOTE', 'is_label', 'seed_table', 'markdown', 'summarize', 'add_cli']
+__all__ = ['DEFAULT_NOTE', 'is_label', 'seed_table', 'markdown', 'summarize', 'publish', 'add_cli']
 
 # %% ../nbs/14_report.ipynb
 def is_label(key: str, value) -> bool:
@@ -130,10 +130,43 @@ def summarize(path: str, out: str = "figures", root: str | None = None) -> Path:
     return out / "RESULTS.md"
 
 # %% ../nbs/14_report.ipynb
+def publish(path: str, root: str | None = None) -> list[str]:
+    """Copy the outputs of each notebook's first finished run in the sweep into the source notebook.
+
+    Notebooks whose code changed since the run are skipped (re-run the sweep first). Returns the notebooks written."""
+    import nbformat
+    sweep = load_sweep(path)
+    sdir = sweep_dir_for(sweep, root)
+    written, seen = [], set()
+    for r in sweep.runs:
+        if r.notebook in seen or (status(r, sdir) or {}).get("status") != "done":
+            continue
+        seen.add(r.notebook)
+        src_path = Path(sweep.base) / r.notebook
+        ran = nbformat.read(r.dir(sdir) / "notebook.ipynb", as_version=4)
+        ran.cells = [c for c in ran.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+        src = nbformat.read(src_path, as_version=4)
+        code = lambda nb: [c.source for c in nb.cells if c.cell_type == "code"]  # noqa: E731
+        if code(ran) != code(src):
+            print(f"skipped {r.notebook}: its code changed since run {r.run_id}; re-run the sweep to publish it")
+            continue
+        for c in ran.cells:  # papermill's per-cell bookkeeping is not part of the notebook
+            c.metadata.pop("papermill", None); c.metadata.pop("execution", None)
+        src.cells = [s if s.cell_type != "code" else c for s, c in zip(src.cells, ran.cells)]
+        with atomic_write(src_path) as f:
+            nbformat.write(src, f)
+        written.append(r.notebook)
+    print(f"published {len(written)} notebook(s): {', '.join(written) or '-'}")
+    return written
+
+# %% ../nbs/14_report.ipynb
 def add_cli(parser) -> None:
-    "Add `summary` to the `sweep` command group."
+    "Add `summary` and `publish` to the `sweep` command group."
     from tinyhelen.cli import command
     p = command(parser, summarize, "summary")
     p.add_argument("path", help="sweep YAML file, e.g. sweeps/smoke.yaml")
     p.add_argument("--out", default="figures", help="folder for RESULTS.md and the figures (default: figures)")
+    p.add_argument("--root", default=None, help="runs folder (default: runs/ of the repo or $TINYHELEN_RUNS)")
+    p = command(parser, publish, "publish")
+    p.add_argument("path", help="sweep YAML file, e.g. sweeps/smoke.yaml")
     p.add_argument("--root", default=None, help="runs folder (default: runs/ of the repo or $TINYHELEN_RUNS)")
