@@ -19,10 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tinyhelen.core import atomic_write
+from tinyhelen.core import atomic_write, markdown_table
 from tinyhelen.data import load_corpus
 from tinyhelen.llm import LocalChatServer
-from tinyhelen.refine import RefineConfig, corpus_stats, markdown_table, read_items, refine, toy_responder
+from tinyhelen.refine import RefineConfig, corpus_stats, read_items, refine, toy_responder
 
 
 def by_genre(ds) -> dict[str, list[str]]:

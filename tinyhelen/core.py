@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 # %% auto 0
-__all__ = ['PACKAGE_DIR', 'SAMPLE_DATA', 'DATA_ENV', 'data_root', 'repo_root', 'DataError', 'seed_everything', 'atomic_write']
+__all__ = ['PACKAGE_DIR', 'SAMPLE_DATA', 'DATA_ENV', 'data_root', 'repo_root', 'DataError', 'seed_everything', 'current_umask',
+           'atomic_write', 'markdown_table']
 
 # %% ../nbs/00_core.ipynb
 PACKAGE_DIR = Path(importlib.util.find_spec("tinyhelen").origin).parent  # same answer in a notebook and in the module
@@ -68,7 +69,7 @@ def seed_everything(seed: int) -> None:
 _umask_lock = threading.Lock()
 
 
-def _current_umask() -> int:
+def current_umask() -> int:
     "The process umask, read without changing it where Linux shows it (setting it is process-wide: threads would race)."
     try:
         with open("/proc/self/status") as f:
@@ -89,7 +90,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes the file private; outputs should read like any other file
+    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes the file private; outputs should read like any other file
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
             yield f
@@ -100,3 +101,16 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+# %% ../nbs/00_core.ipynb
+def markdown_table(rows, fmt=str) -> str:
+    "A markdown pipe table of `rows`: a list of dicts (columns from the first) or a DataFrame; `fmt` renders a cell."
+    if hasattr(rows, "itertuples"):
+        cols, values = list(rows.columns), list(rows.itertuples(index=False))
+    else:
+        cols = list(rows[0])
+        values = [[r[c] for c in cols] for r in rows]
+    cell = lambda v: fmt(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in values]
+    return "\n".join(lines) + "\n"

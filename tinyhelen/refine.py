@@ -20,7 +20,7 @@ import regex
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
-from .core import DataError, atomic_write
+from .core import DataError, atomic_write, markdown_table
 from .data import TEMPLATES, words
 from .llm import LLMConfig, Request, make_backend
 
@@ -35,8 +35,8 @@ __all__ = ['GENRES', 'GRADES', 'GLUE_FIELDS', 'PUNCT', 'BOILERPLATE', 'MENU', 'A
            'Chunk', 'replay_key', 'Rewrite', 'apply_reply', 'post_process_doc', 'natural_text', 'Validate',
            'PostProcess', 'Relabel', 'VocabCheck', 'Assemble', 'Write', 'sha256', 'report_of', 'report_markdown',
            'Finalize', 'RefineConfig', 'pipelines', 'refine', 'toy_responder', 'paper_replay', 'generate_questions',
-           'training_similarity', 'similarity_bin', 'corpus_stats', 'read_items', 'compare', 'markdown_table', 'run',
-           'report', 'questions', 'add_cli']
+           'training_similarity', 'similarity_bin', 'corpus_stats', 'read_items', 'compare', 'run', 'report',
+           'questions', 'add_cli']
 
 # %% ../nbs/04_refine.ipynb
 @dataclass(frozen=True)
@@ -1297,12 +1297,6 @@ def compare(a: dict[str, list[str]], b: dict[str, list[str]], names=("ori", "lea
             if g in side:
                 rows.append({"genre": g, "version": name, **corpus_stats(side[g])})
     return rows
-
-
-def markdown_table(rows: list[dict]) -> str:
-    cols = list(rows[0])
-    return "\n".join(["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] +
-                     ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]) + "\n"
 
 # %% ../nbs/04_refine.ipynb
 def run(**kw) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .core import atomic_write
+from .core import atomic_write, markdown_table
 from .sweep import collect, load_sweep, status, sweep_dir_for
 
 # %% auto 0
@@ -60,14 +60,8 @@ def _fmt(vals: pd.Series) -> str:
 
 
 def markdown(df: pd.DataFrame) -> str:
-    "A pipe table (no dependency on tabulate)."
-    if df.empty:
-        return "_no results_\n"
-    cols = [str(c) for c in df.columns]
-    esc = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(esc(v) for v in r) + " |" for r in df.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
+    "A pipe table, or a line saying there is nothing to show."
+    return "_no results_\n" if df.empty else markdown_table(df)
 
 # %% ../nbs/14_report.ipynb
 DEFAULT_NOTE = ("These numbers come from the runs listed below, at the sizes their parameters say. Small runs "

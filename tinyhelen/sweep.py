@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .core import DataError, atomic_write, repo_root
+from .core import DataError, atomic_write, markdown_table, repo_root
 
 # %% auto 0
 __all__ = ['Run', 'Sweep', 'run_id', 'load_sweep', 'status', 'execute', 'sweep_dir_for', 'run_sweep', 'collect', 'run_checked',
@@ -194,16 +194,9 @@ def collect(path: str, root: str | None = None) -> pd.DataFrame:
     with atomic_write(sdir / "results.csv") as f:
         df.to_csv(f, index=False)
     with atomic_write(sdir / "results.md") as f:
-        f.write(df.to_markdown(index=False) if hasattr(df, "to_markdown") and _has_tabulate() else df.to_string(index=False))
+        f.write(markdown_table(df))
     return df
 
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401  (pandas' to_markdown needs it)
-        return True
-    except ImportError:
-        return False
 
 # %% ../nbs/12_sweep.ipynb
 def run_checked(path: str, parallel: int | None = None, executor: str = "local", only: str | None = None,

@@ -17,6 +17,8 @@ import datasets
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
+from .core import current_umask
+
 # %% auto 0
 __all__ = ['EOT', 'DIFF', 'STYLES', 'iter_texts', 'atomic_dir', 'TokenizerStyle', 'train_tokenizer', 'save_tokenizer',
            'load_tokenizer', 'train', 'add_cli']
@@ -44,8 +46,7 @@ def atomic_dir(path: str | os.PathLike):
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
-        umask = os.umask(0); os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the folder should read like any other
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; the folder should read like any other
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)

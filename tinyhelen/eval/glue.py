@@ -18,7 +18,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-from ..core import DataError, atomic_write, repo_root
+from ..core import DataError, atomic_write, markdown_table, repo_root
 from ..data import tinyhelen_dir
 
 # %% auto 0
@@ -325,11 +325,7 @@ def table_markdown(summary) -> str:
 
 def frame_markdown(df) -> str:
     "Any DataFrame as a markdown table (pandas' to_markdown needs tabulate, which is not a dependency)."
-    cols = list(df.columns)
-    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)
-    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
+    return markdown_table(df, fmt=lambda v: f"{v:.4g}" if isinstance(v, float) else str(v))
 
 
 def best_rows(cells) -> "pd.DataFrame":

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core import DataError, atomic_write
+from ..core import DataError, atomic_write, markdown_table
 from ..data import EVAL_BINS, TEMPLATES, iter_records, load_eval, words
 from .code import GenConfig, generate, truncate
 from ..llm import LLMConfig, Request, make_backend
@@ -26,7 +26,7 @@ from ..refine import oov, similarity_bin, training_similarity
 __all__ = ['CRITERIA', 'ANSWER_STOPS', 'RUBRIC', 'REPAIR', 'JUDGE_BACKENDS', 'HOW_TO_JUDGE', 'instruction_prompt',
            'load_questions', 'load_model', 'answer_questions', 'answer_measures', 'answer_nll', 'labels_for',
            'groups_for', 'judge_prompt', 'JudgeParseError', 'JudgeUnavailable', 'parse_scores', 'JudgeStats', 'judge',
-           'fixture_judge', 'scores_frame', 'measures_frame', 'summarise', 'summary_table', 'markdown', 'plot_scores',
+           'fixture_judge', 'scores_frame', 'measures_frame', 'summarise', 'summary_table', 'plot_scores',
            'probe_judge', 'resolve_judge', 'parse_models', 'headline', 'evaluate_instruct', 'add_cli']
 
 # %% ../../nbs/11_eval_instruct.ipynb
@@ -377,12 +377,6 @@ def summary_table(summary: pd.DataFrame, criteria=None) -> pd.DataFrame:
     return wide[order].reset_index()
 
 
-def markdown(table: pd.DataFrame) -> str:
-    cols = list(table.columns)
-    return "\n".join(["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)] +
-                     ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]) + "\n"
-
-
 def plot_scores(summary: pd.DataFrame, criteria=(*CRITERIA, "total"), path=None, title: str = ""):
     "Bars of the mean per criterion (panels) and similarity bin (x), one colour per model."
     import matplotlib
@@ -546,9 +540,9 @@ core-2K coverage, and perplexity under --reference (a checkpoint). Outputs in --
         if backend is None:
             md = f"## Judge scores\n\n{why}\n"
         else:
-            md = f"## Judge scores ({label})\n\n" + (markdown(summary_table(s_scores)) if not s_scores.empty else
+            md = f"## Judge scores ({label})\n\n" + (markdown_table(summary_table(s_scores)) if not s_scores.empty else
                                                     "no answers were judged (see judgments.jsonl for the failures)\n")
-        md += "\n## Automatic measures\n\n" + markdown(summary_table(s_meas))
+        md += "\n## Automatic measures\n\n" + markdown_table(summary_table(s_meas))
         with atomic_write(out_dir / "summary.md") as f:
             f.write(md)
         import matplotlib.pyplot as plt
