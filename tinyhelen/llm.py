@@ -13,7 +13,7 @@ import os
 import random
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .core import atomic_write
@@ -388,7 +388,6 @@ class LocalChatServer:
         self._lock = threading.Lock()
 
     async def _handle(self, request):
-        from aiohttp import web
         body = await request.json()
         with self._lock:
             self.requests += 1

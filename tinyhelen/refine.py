@@ -12,7 +12,7 @@ import os
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -274,7 +274,7 @@ _SENT_END = re.compile(r"""[.!?]+["')\]]*(?=\s+["'(\[]?[A-Z0-9])""")
 
 def split_sentences(text: str) -> list[str]:
     "Sentences of `text`, each keeping its trailing whitespace, so that ''.join(...) == text."
-    out, start = [], 0
+    out = []
     for line in re.findall(r"[^\n]*\n+|[^\n]+$", text):
         pos = 0
         for m in _SENT_END.finditer(line):

@@ -5,7 +5,6 @@
 # %% ../nbs/09a_sandbox.ipynb 2
 from __future__ import annotations
 
-import ast
 import collections
 import ctypes
 import gc
@@ -23,7 +22,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 # %% auto 0
 __all__ = ['PREIMPORT', 'TMPFS_MB', 'Limits', 'Verdict', 'run_one', 'zygote_main', 'Sandbox', 'pass_at_k']

@@ -46,7 +46,7 @@ def data_stats(genres=None, size: str = "10M", splits=("validation",), root: str
     for g in genres or GENRES:
         try:
             texts = {v: [r["text"] for sp in splits for r in read_genre(g, v, size, sp, root)] for v in VERSIONS}
-        except DataError as e:
+        except DataError:
             if genres:  # asked for by name: say why it is not there
                 raise
             missing.append(g)
