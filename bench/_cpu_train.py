@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from tinyhelen.core import atomic_write, repo_root
+from tinyhelen.core import repo_root, write_figure
 from tinyhelen.data import load_corpus
 from tinyhelen.tokenizers import train_tokenizer
 
@@ -35,9 +35,5 @@ def prepare(a: argparse.Namespace) -> Path:
 
 def save_figure(fig, out: str, name: str, dpi: int = 120) -> Path:
     "Write `fig` as <out>/<name> (atomically) and return the folder."
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    with atomic_write(out / name, "wb") as f:
-        fig.savefig(f, format="png", dpi=dpi)
-    return out
+    return write_figure(fig, Path(out) / name, dpi=dpi).parent

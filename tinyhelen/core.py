@@ -17,7 +17,7 @@ import numpy as np
 
 # %% auto 0
 __all__ = ['PACKAGE_DIR', 'SAMPLE_DATA', 'DATA_ENV', 'data_root', 'repo_root', 'DataError', 'seed_everything', 'current_umask',
-           'atomic_write', 'markdown_table']
+           'atomic_write', 'markdown_table', 'write_figure']
 
 # %% ../nbs/00_core.ipynb
 PACKAGE_DIR = Path(importlib.util.find_spec("tinyhelen").origin).parent  # same answer in a notebook and in the module
@@ -114,3 +114,11 @@ def markdown_table(rows, fmt=str) -> str:
     lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in values]
     return "\n".join(lines) + "\n"
+
+# %% ../nbs/00_core.ipynb
+def write_figure(fig, path: str | os.PathLike, dpi: int = 130, **savefig) -> Path:
+    "Save a matplotlib figure to `path` (format from its suffix) through `atomic_write`; returns the path."
+    path = Path(path)
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=dpi, **savefig)
+    return path

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .core import atomic_write, repo_root
+from .core import atomic_write, repo_root, write_figure
 
 # %% auto 0
 __all__ = ['RUN_DIR_ENV', 'RECIPES', 'experiment_dir', 'recipe', 'corpus_tokenizer', 'instruction_pairs', 'fit', 'history_frame',
@@ -133,10 +133,7 @@ def set_style() -> None:
 
 def save_figure(fig, out_dir: str | os.PathLike, name: str) -> Path:
     "Save a matplotlib figure as <out_dir>/figures/<name>.png (atomically) and return the path."
-    path = Path(out_dir) / "figures" / f"{name}.png"
-    with atomic_write(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=130, bbox_inches="tight")
-    return path
+    return write_figure(fig, Path(out_dir) / "figures" / f"{name}.png", dpi=130, bbox_inches="tight")
 
 
 def write_results(out_dir: str | os.PathLike, rows: list[dict], **common) -> Path:

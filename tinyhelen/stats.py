@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .core import atomic_write, repo_root
+from .core import atomic_write, repo_root, write_figure
 from .data import GENRES, SPLITS, VERSIONS, DataError, read_genre, words
 
 # %% auto 0
@@ -107,8 +107,7 @@ def plot_stats(df: pd.DataFrame, path: str | os.PathLike | None = None):
     fig.suptitle(f"TinyHelen original vs leaner, {df.attrs.get('size', '')} {'+'.join(df.attrs.get('splits', []))}", fontsize=12)
     fig.tight_layout()
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=130)
+        write_figure(fig, path, dpi=130)
         plt.close(fig)
     return fig
 

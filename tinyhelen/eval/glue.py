@@ -18,7 +18,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-from ..core import DataError, atomic_write, markdown_table, repo_root
+from ..core import DataError, atomic_write, markdown_table, repo_root, write_figure
 from ..data import tinyhelen_dir
 
 # %% auto 0
@@ -357,9 +357,7 @@ def plot_task(rows, task: str, path: str | os.PathLike, hue: str | None = None) 
     if hue is not None:
         ax.legend(title=hue, bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_write(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=120)
+    path = write_figure(fig, path, dpi=120)
     plt.close(fig)
     return path
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core import DataError, atomic_write, markdown_table
+from ..core import DataError, atomic_write, markdown_table, write_figure
 from ..data import EVAL_BINS, TEMPLATES, iter_records, load_eval, words
 from .code import GenConfig, generate, truncate
 from ..llm import LLMConfig, Request, make_backend
@@ -398,7 +398,7 @@ def plot_scores(summary: pd.DataFrame, criteria=(*CRITERIA, "total"), path=None,
         fig.suptitle(title)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=120)
+        write_figure(fig, path, dpi=120)
     return fig
 
 # %% ../../nbs/11_eval_instruct.ipynb
