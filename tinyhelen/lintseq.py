@@ -235,13 +235,17 @@ class Units:
         sub = [lines[i] for i in present]
         if any(ln[:len(ln) - len(ln.lstrip())].strip(" ") for ln in sub):
             return  # tabs or form feeds in indentation: pruning could make it inconsistent
+        src = "".join(ln + "\n" for ln in sub)
         try:
-            tree = ast.parse("".join(ln + "\n" for ln in sub))
+            tree = ast.parse(src)
         except (SyntaxError, ValueError):
             return
+        self.locate = "NameError" not in src  # pyflakes excuses names read under `except NameError`
         for node in _walk(tree):
             if (type(node) is ast.Name and node.id == "__all__") or (type(node) is ast.ImportFrom and node.module == "__future__"):
                 return  # exports and future imports: verdicts that depend on more than bindings
+            if type(node) is ast.ImportFrom and node.names[0].name == "*":
+                self.locate = False  # after a star import pyflakes reports no undefined names
         self.lines, self.idx, self.text = sub, present, lines
         self.owner = [-1] * len(sub)
         self.shrinkable = []
@@ -250,6 +254,8 @@ class Units:
         self.loaders, self.callers, self.aloaders = {}, {}, {}
         self.start, self.dominators, self.deleters = [], {}, {}  # first line; plain top-level binders; `del` units
         self.tries = []  # (try unit, handler units, finally unit or -1, else unit or -1)
+        self.strexpr = []  # units that are a bare string (docstrings): their inner lines can go
+        self.readat, self.binders, self.strreads = {}, {}, set()  # name -> (unit, line) reads; units binding it; names in strings
         self.bad = False
         self._scopes, self._funcs, self._decl, self._horizon, self._heads = [0], [], [set()], [-1], [-1]
         self._block(tree.body, -1, False)
@@ -277,6 +283,7 @@ class Units:
         self.keyline.append(first)
         self.start.append(first)
         self.is_match.append(False)
+        self.strexpr.append(False)
         if parent >= 0:
             self.kids[parent].append(u)
         scope, chain, decl, in_func = self._scopes[-1], frozenset(self._scopes), self._decl[-1], len(self._scopes) > 1
@@ -294,6 +301,7 @@ class Units:
                             abinds.add(x.id)
                     if type(x.ctx) is not ast.Store:
                         reads.add(x.id)
+                        self.readat.setdefault(x.id, []).append((u, x.lineno - 1))
                         if type(x.ctx) is ast.Del:
                             self.deleters.setdefault(x.id, set()).add(u)
                         risky = risky or x.id in _DYNAMIC
@@ -313,12 +321,16 @@ class Units:
                     risky = True  # without it the function's own bindings of those names turn local
                 elif t in (ast.ExceptHandler, ast.MatchAs, ast.MatchStar) and x.name:
                     binds.add((x.name, 0 if x.name in decl else scope))
-                elif t is ast.arg and x.arg in _GLOBAL_NAMES:
-                    binds.add((x.arg, 0))  # pylint's subscript check counts every parameter name as bound
+                elif t is ast.arg:
+                    self.binders.setdefault(x.arg, set()).add(u)
+                    if x.arg in _GLOBAL_NAMES:
+                        binds.add((x.arg, 0))  # pylint's subscript check counts every parameter name as bound
                 elif t is ast.MatchMapping and x.rest:
                     binds.add((x.rest, scope))
                 elif t is ast.Constant and type(x.value) is str and x not in docs:
-                    reads.update(_IDENT.findall(x.value))  # string annotations and typing.cast: pyflakes reads them
+                    words = _IDENT.findall(x.value)  # string annotations and typing.cast: pyflakes reads them
+                    reads.update(words)
+                    self.strreads.update(words)
                 elif t is ast.Assign and type(x.value) is ast.Call and type(x.value.func) is ast.Name:
                     self.callers.setdefault(x.value.func.id, []).append(u)
                 elif in_func:
@@ -328,6 +340,8 @@ class Units:
                         risky = True
         for n in reads:
             self.loaders.setdefault(n, []).append((u, chain))
+        for n, _ in binds:
+            self.binders.setdefault(n, set()).add(u)
         for n in aloads:
             self.aloaders.setdefault(n, []).append(u)
         self.binds.append(binds)
@@ -433,6 +447,8 @@ class Units:
                 self.slot[u] = (h, cases)
             return h
         u = self._new(first, s.end_lineno - 1, parent, [s], in_class)
+        if t is ast.Expr and type(s.value) is ast.Constant and type(s.value.value) is str:
+            self.strexpr[u] = True
         if parent == self._heads[-1] and not in_class:  # a plain binding at the top of its scope
             scope, decl = self._scopes[-1], self._decl[-1]
             for name in _targets(s):
@@ -491,6 +507,23 @@ class Units:
                 return False
         return True
 
+    def _inside(self, u: int, base, keep) -> bool:
+        "Did `u`, a bare string statement, lose only lines strictly inside it, none holding a triple quote?"
+        span = self.ulines[u]
+        if not self.shrinkable[u] or self.idx[span[0]] not in keep or self.idx[span[-1]] not in keep:
+            return False
+        return not any(self.owner[p] == u and ('"""' in self.text[p] or "'''" in self.text[p]) for p in base if p not in keep)
+
+    def _unbound(self, name: str, us, keep):
+        """Lines left reading `name` once its last binding is gone (each is an undefined name then), or None
+        when that does not follow from the model: another binding remains (flow decides), a builtin, a name
+        that may be read from a string, or a program where pyflakes excuses undefined names."""
+        if not self.locate or name in _GLOBAL_NAMES or name in self.strreads or name.startswith("__"):
+            return None
+        if any(v in us for v in self.binders.get(name, ())):
+            return None
+        return {self.idx[k] for v, k in self.readat.get(name, ()) if v in us and self.idx[k] in keep}
+
     def _dominated(self, name: str, scope, first_read: int, us) -> bool:
         "Does a present plain binding of `name` at the top of `scope` precede every read, with no `del` of it present?"
         if any(v in us for v in self.deleters.get(name, ())):
@@ -507,20 +540,28 @@ class Units:
         us = {o[p] for p in present}
         us.discard(-1)
         for u in gone:
-            if u in us or any(k in us for k in self.kids[u]):
-                return None  # part of a statement, or a header without its block: the syntax may change
+            if u in us:
+                if self.strexpr[u] and self._inside(u, base, keep):
+                    continue  # lines inside a docstring: still the same string statement
+                return None  # part of a statement: the syntax may change
+            if any(k in us for k in self.kids[u]):
+                return None  # a header without its block
         emptied = self._emptied(us, gone)
         if emptied is None:
             return None
         if emptied:  # Python blames the first emptied block's keyword line ("expected an indented block after ...")
             return {self.idx[min(self.keyline[h] for h in emptied)]}
+        errs = set()
         for u in gone:
             if self.risky[u]:
                 return None
             for name, scope in self.binds[u]:
                 first_read = min((self.start[v] for v, chain in self.loaders.get(name, ()) if v in us and scope in chain), default=None)
                 if first_read is not None and not self._dominated(name, scope, first_read, us):
-                    return None
+                    lines = self._unbound(name, us, keep)
+                    if lines is None:
+                        return None
+                    errs |= lines
             for name in self.abinds[u]:
                 for v in self.aloaders.get(name, ()):
                     if v in us:
@@ -529,7 +570,7 @@ class Units:
                 for v in self.callers.get(name, ()):
                     if v in us:
                         return None
-        return set()
+        return errs
 
 
 class StructStateLinter(StateLinter):
