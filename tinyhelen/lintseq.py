@@ -241,7 +241,7 @@ class Units:
         except (SyntaxError, ValueError):
             return
         self.locate = "NameError" not in src  # pyflakes excuses names read under `except NameError`
-        for node in _walk(tree):
+        for node in _walk(tree) if "__all__" in src or "__future__" in src or "*" in src else ():  # a walk costs a tenth of the build
             if (type(node) is ast.Name and node.id == "__all__") or (type(node) is ast.ImportFrom and node.module == "__future__"):
                 return  # exports and future imports: verdicts that depend on more than bindings
             if type(node) is ast.ImportFrom and node.names[0].name == "*":
@@ -256,6 +256,7 @@ class Units:
         self.tries = []  # (try unit, handler units, finally unit or -1, else unit or -1)
         self.strexpr = []  # units that are a bare string (docstrings): their inner lines can go
         self.readat, self.binders, self.strreads = {}, {}, set()  # name -> (unit, line) reads; units binding it; names in strings
+        self.uscope, self.blk, self.params, self.defs, self.declared = [], [], {}, {}, set()  # see `_rebound`
         self.bad = False
         self._scopes, self._funcs, self._decl, self._horizon, self._heads = [0], [], [set()], [-1], [-1]
         self._block(tree.body, -1, False)
@@ -284,6 +285,8 @@ class Units:
         self.start.append(first)
         self.is_match.append(False)
         self.strexpr.append(False)
+        self.uscope.append(self._scopes[-1])
+        self.blk.append(None)
         if parent >= 0:
             self.kids[parent].append(u)
         scope, chain, decl, in_func = self._scopes[-1], frozenset(self._scopes), self._decl[-1], len(self._scopes) > 1
@@ -317,6 +320,7 @@ class Units:
                     binds.update(((a.asname or a.name).split(".")[0], 0) for a in x.names)
                 elif t is ast.Global or t is ast.Nonlocal:
                     binds.update((n, 0) for n in x.names)
+                    self.declared.update(x.names)
                     reads.update(x.names)
                     risky = True  # without it the function's own bindings of those names turn local
                 elif t in (ast.ExceptHandler, ast.MatchAs, ast.MatchStar) and x.name:
@@ -371,6 +375,8 @@ class Units:
 
     def _block(self, stmts, owner: int, in_class: bool):
         members = [self._stmt(s, owner, in_class) for s in stmts if not self.bad]
+        for m in members:
+            self.blk[m] = id(stmts)
         if owner >= 0:
             for m in members:
                 self.slot[m] = (owner, members)
@@ -384,7 +390,10 @@ class Units:
                           s.decorator_list + [a for a in ast.iter_child_nodes(s.args)] + ([s.returns] if s.returns else []),
                           in_class, (s.name,))
             self.keyline[h] = s.lineno - 1
+            self._define((s.name,), h, in_class)
             self._scopes.append(id(s))
+            a = s.args
+            self.params[id(s)] = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if x}
             self._funcs.append(s.name)
             self._decl.append({n for x in _walk(s) if type(x) in (ast.Global, ast.Nonlocal) for n in x.names})
             self._horizon.append(_flow_horizon(s))
@@ -396,11 +405,14 @@ class Units:
             h = self._new(first, self._header_end(first, s.body[0].lineno - 1), parent,
                           s.decorator_list + s.bases + s.keywords, in_class, (s.name,))
             self.keyline[h] = s.lineno - 1
+            self._define((s.name,), h, in_class)
             self._block(s.body, h, True)
             return h
         if t in (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith):
             heads = [s.test] if t in (ast.If, ast.While) else [s.target, s.iter] if t in (ast.For, ast.AsyncFor) else s.items
             h = self._new(first, self._header_end(first, s.body[0].lineno - 1), parent, heads, in_class)
+            if t not in (ast.If, ast.While):
+                self._define([x.id for v in heads for x in _walk(v) if type(x) is ast.Name and type(x.ctx) is ast.Store], h, in_class)
             self._block(s.body, h, in_class)
             orelse = getattr(s, "orelse", None)
             if orelse and not self.bad:
@@ -420,6 +432,8 @@ class Units:
                     return h
                 c = self._new(x.lineno - 1, self._header_end(x.lineno - 1, x.body[0].lineno - 1), h,
                               [x.type] if x.type else [], in_class, (x.name,) if x.name else ())
+                if x.name:
+                    self._define((x.name,), c, in_class)
                 self._block(x.body, c, in_class)
                 hs.append(c)
                 prev = x.body[-1].end_lineno - 1
@@ -449,12 +463,22 @@ class Units:
         u = self._new(first, s.end_lineno - 1, parent, [s], in_class)
         if t is ast.Expr and type(s.value) is ast.Constant and type(s.value.value) is str:
             self.strexpr[u] = True
+        self._define(_targets(s) + ([s.target.id] if t is ast.AugAssign and type(s.target) is ast.Name else []), u, in_class)
         if parent == self._heads[-1] and not in_class:  # a plain binding at the top of its scope
             scope, decl = self._scopes[-1], self._decl[-1]
             for name in _targets(s):
                 if (0 if name in decl or name in _GLOBAL_NAMES or t in (ast.Import, ast.ImportFrom) else scope) == scope:
                     self.dominators.setdefault((name, scope), []).append(u)
         return u
+
+    def _define(self, names, u: int, in_class: bool):
+        "Plain bindings of `names` by unit `u` in the current function scope (not a class body's: those bind attributes)."
+        if in_class:
+            return
+        scope, decl = self._scopes[-1], self._decl[-1]
+        for n in names:
+            if n not in decl:
+                self.defs.setdefault((n, scope), []).append(u)
 
     # --- judging --------------------------------------------------------------------------
     def _emptied(self, us, touched):
@@ -514,6 +538,40 @@ class Units:
             return False
         return not any(self.owner[p] == u and ('"""' in self.text[p] or "'''" in self.text[p]) for p in base if p not in keep)
 
+    def _precedes(self, d: int, v: int) -> bool:
+        "Does unit `d` run before unit `v` on every path to it: a header of `v`, or earlier in a block that holds `v`?"
+        if d == v:
+            return False  # `x = x + 1`: the read comes first
+        a, b = v, self.blk[d]
+        while a != -1:
+            if a == d or (b is not None and self.blk[a] == b and self.start[d] < self.start[a]):
+                return True
+            a = self.parent[a]
+        return False
+
+    def _rebound(self, name: str, scope, us) -> bool:
+        """Is every present read that a deleted binding of `name` in `scope` may have served still served by a
+        present one: a parameter, or a plain binding that runs before the read (same function; for a module-level
+        name read inside a function without its own binding, any module-level binding, as pyflakes defers
+        function bodies)? False when unsure."""
+        if name in self.declared or name in self.strreads or name in _GLOBAL_NAMES or any(v in us for v in self.deleters.get(name, ())):
+            return False
+        if scope and name in self.params.get(scope, ()):
+            return True
+        doms = [d for d in self.defs.get((name, scope), ()) if d in us]
+        if not doms:
+            return False
+        for v, chain in self.loaders.get(name, ()):
+            if v not in us or scope not in chain:
+                continue
+            if self.uscope[v] != scope:
+                if scope == 0 and not any(sc and ((name, sc) in self.defs or name in self.params.get(sc, ())) for sc in chain):
+                    continue  # a function reading a module-level name: bound if any module-level binding remains
+                return False
+            if not any(self._precedes(d, v) for d in doms):
+                return False
+        return True
+
     def _unbound(self, name: str, us, keep):
         """Lines left reading `name` once its last binding is gone (each is an undefined name then), or None
         when that does not follow from the model: another binding remains (flow decides), a builtin, a name
@@ -557,7 +615,7 @@ class Units:
                 return None
             for name, scope in self.binds[u]:
                 first_read = min((self.start[v] for v, chain in self.loaders.get(name, ()) if v in us and scope in chain), default=None)
-                if first_read is not None and not self._dominated(name, scope, first_read, us):
+                if first_read is not None and not self._dominated(name, scope, first_read, us) and not self._rebound(name, scope, us):
                     lines = self._unbound(name, us, keep)
                     if lines is None:
                         return None
