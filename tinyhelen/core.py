@@ -17,7 +17,7 @@ import numpy as np
 
 # %% auto 0
 __all__ = ['PACKAGE_DIR', 'SAMPLE_DATA', 'DATA_ENV', 'data_root', 'repo_root', 'DataError', 'seed_everything', 'current_umask',
-           'atomic_write', 'markdown_table', 'write_figure']
+           'atomic_write', 'markdown_table', 'write_figure', 'set_style']
 
 # %% ../nbs/00_core.ipynb
 PACKAGE_DIR = Path(importlib.util.find_spec("tinyhelen").origin).parent  # same answer in a notebook and in the module
@@ -122,3 +122,9 @@ def write_figure(fig, path: str | os.PathLike, dpi: int = 130, **savefig) -> Pat
     with atomic_write(path, "wb") as f:
         fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=dpi, **savefig)
     return path
+
+# %% ../nbs/00_core.ipynb
+def set_style() -> None:
+    "The lab's figure style: seaborn whitegrid, colour-blind palette, readable sizes."
+    import seaborn as sns  # here, not at the top: every module imports core, few draw
+    sns.set_theme(style="whitegrid", context="notebook", palette="colorblind", rc={"figure.dpi": 100, "axes.titleweight": "bold"})
