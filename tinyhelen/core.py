@@ -9,6 +9,7 @@ import contextlib
 import importlib.util
 import os
 import random
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 
 # %% auto 0
 __all__ = ['PACKAGE_DIR', 'SAMPLE_DATA', 'DATA_ENV', 'data_root', 'repo_root', 'DataError', 'seed_everything', 'current_umask',
-           'atomic_write', 'markdown_table', 'write_figure', 'set_style']
+           'atomic_write', 'atomic_dir', 'markdown_table', 'write_figure', 'set_style']
 
 # %% ../nbs/00_core.ipynb
 PACKAGE_DIR = Path(importlib.util.find_spec("tinyhelen").origin).parent  # same answer in a notebook and in the module
@@ -100,6 +101,28 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        raise
+
+# %% ../nbs/00_core.ipynb
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike):
+    "Yield a temp folder beside `path`; on success it replaces `path` (an existing folder there is removed)."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; the folder should read like any other
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 # %% ../nbs/00_core.ipynb
