@@ -1,6 +1,4 @@
 """The data layer against the lab's full copy of the released data (every file, every format)."""
-from pathlib import Path
-
 import pytest
 
 from tinyhelen.core import DataError

@@ -1,6 +1,4 @@
 """LLM backends against real components: the `openai` client and a local HTTP server; a tiny random `transformers` model."""
-import json
-
 import pytest
 
 from tinyhelen.llm import LLMConfig, LocalChatServer, Request, make_backend

@@ -70,8 +70,8 @@ def test_multi_document_calls_and_math_grades(tmp_path):
     ins = [{"id": "i1", "genre": "instruction", "instruction": "Name a colour of the sky.", "input": "", "output": "Blue."}]
     write_jsonl(tmp_path / "in" / "a.jsonl", wiki + math + ins)
     with LocalChatServer(toy_responder) as srv:
-        rep = refine(RefineConfig(input=str(tmp_path / "in"), output=str(tmp_path / "out"), model="toy", base_url=srv.base_url,
-                                  keep_grade="C", min_chars=10))
+        refine(RefineConfig(input=str(tmp_path / "in"), output=str(tmp_path / "out"), model="toy", base_url=srv.base_url,
+                            keep_grade="C", min_chars=10))
         assert srv.requests == 2 + 1 + 1, "wiki: 3 documents per call; math: up to 8 problems per grading call"
     items, rejects = read_out(tmp_path / "out")
     assert {r["id"] for r in items if r["genre"] == "wiki"} == {f"w{i}" for i in range(6)}
@@ -96,7 +96,7 @@ def test_glue_relabel_check(tmp_path):
             for i in range(12)]
     write_jsonl(tmp_path / "in" / "sst2_validation.jsonl", recs)
     with LocalChatServer(toy_responder) as srv:
-        rep = refine(RefineConfig(input=str(tmp_path / "in"), output=str(tmp_path / "out"), model="toy", base_url=srv.base_url))
+        refine(RefineConfig(input=str(tmp_path / "in"), output=str(tmp_path / "out"), model="toy", base_url=srv.base_url))
         assert srv.requests == 24, "one rewrite and one re-labelling call per item"
     items, rejects = read_out(tmp_path / "out")
     assert len(items) + len(rejects) == 12 and {r["reason"] for r in rejects} <= {"label_changed"}

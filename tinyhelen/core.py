@@ -9,6 +9,7 @@ import contextlib
 import importlib.util
 import os
 import random
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 
 # %% auto 0
 __all__ = ['PACKAGE_DIR', 'SAMPLE_DATA', 'DATA_ENV', 'data_root', 'repo_root', 'DataError', 'seed_everything', 'current_umask',
-           'atomic_write', 'markdown_table', 'write_figure']
+           'atomic_write', 'atomic_dir', 'markdown_table', 'write_figure', 'set_style']
 
 # %% ../nbs/00_core.ipynb
 PACKAGE_DIR = Path(importlib.util.find_spec("tinyhelen").origin).parent  # same answer in a notebook and in the module
@@ -103,6 +104,28 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         raise
 
 # %% ../nbs/00_core.ipynb
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike):
+    "Yield a temp folder beside `path`; on success it replaces `path` (an existing folder there is removed)."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; the folder should read like any other
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+# %% ../nbs/00_core.ipynb
 def markdown_table(rows, fmt=str) -> str:
     "A markdown pipe table of `rows`: a list of dicts (columns from the first) or a DataFrame; `fmt` renders a cell."
     if hasattr(rows, "itertuples"):
@@ -122,3 +145,9 @@ def write_figure(fig, path: str | os.PathLike, dpi: int = 130, **savefig) -> Pat
     with atomic_write(path, "wb") as f:
         fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=dpi, **savefig)
     return path
+
+# %% ../nbs/00_core.ipynb
+def set_style() -> None:
+    "The lab's figure style: seaborn whitegrid, colour-blind palette, readable sizes."
+    import seaborn as sns  # here, not at the top: every module imports core, few draw
+    sns.set_theme(style="whitegrid", context="notebook", palette="colorblind", rc={"figure.dpi": 100, "axes.titleweight": "bold"})

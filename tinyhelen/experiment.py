@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .core import atomic_write, repo_root, write_figure
+from .core import atomic_write, repo_root, set_style, write_figure
+
+_all_ = ["set_style"]  # re-exported: the experiment notebooks take it from here with the other helpers
 
 # %% auto 0
 __all__ = ['RUN_DIR_ENV', 'RECIPES', 'experiment_dir', 'recipe', 'corpus_tokenizer', 'instruction_pairs', 'fit', 'history_frame',
-           'set_style', 'save_figure', 'write_results']
+           'save_figure', 'write_results', 'set_style']
 
 # %% ../nbs/13_experiment.ipynb
 RUN_DIR_ENV = "TINYHELEN_RUN_DIR"  # set by tinyhelen.sweep.execute for every run
@@ -123,12 +125,6 @@ def history_frame(history: list[dict], **labels) -> pd.DataFrame:
     for k, v in labels.items():
         df[k] = v
     return df
-
-
-def set_style() -> None:
-    "The lab's figure style: seaborn whitegrid, colour-blind palette, readable sizes."
-    import seaborn as sns
-    sns.set_theme(style="whitegrid", context="notebook", palette="colorblind", rc={"figure.dpi": 100, "axes.titleweight": "bold"})
 
 
 def save_figure(fig, out_dir: str | os.PathLike, name: str) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .core import atomic_write, repo_root, write_figure
+from .core import atomic_write, repo_root, set_style, write_figure
 from .data import GENRES, SPLITS, VERSIONS, DataError, read_genre, words
 
 # %% auto 0
@@ -85,7 +85,7 @@ def plot_stats(df: pd.DataFrame, path: str | os.PathLike | None = None):
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import seaborn as sns
-    sns.set_theme(style="whitegrid", context="notebook")
+    set_style()
     order = df[df.version == "ori"].sort_values("types", ascending=False)["genre"].tolist()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     for ax, col, title in ((axes[0], "types", "Distinct word types (fewer = smaller language)"),

@@ -5,10 +5,7 @@
 # %% ../nbs/05_tokenizers.ipynb 2
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +14,11 @@ import datasets
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-from .core import current_umask
+from .core import atomic_dir
 
 # %% auto 0
-__all__ = ['EOT', 'DIFF', 'STYLES', 'iter_texts', 'atomic_dir', 'TokenizerStyle', 'train_tokenizer', 'save_tokenizer',
-           'load_tokenizer', 'train', 'add_cli']
+__all__ = ['EOT', 'DIFF', 'STYLES', 'iter_texts', 'TokenizerStyle', 'train_tokenizer', 'save_tokenizer', 'load_tokenizer',
+           'train', 'add_cli']
 
 # %% ../nbs/05_tokenizers.ipynb
 def iter_texts(data: datasets.Dataset | Iterable[str], column: str = "text", batch_size: int = 1000) -> Iterator[str]:
@@ -36,28 +33,6 @@ def iter_texts(data: datasets.Dataset | Iterable[str], column: str = "text", bat
             if not isinstance(t, str):
                 raise TypeError(f"expected str items, got {type(t).__name__}")
             yield t
-
-# %% ../nbs/05_tokenizers.ipynb
-@contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike):
-    "Yield a temp folder beside `path`; on success it replaces `path` (an existing folder there is removed)."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        yield tmp
-        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; the folder should read like any other
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 # %% ../nbs/05_tokenizers.ipynb
 @dataclass(frozen=True)

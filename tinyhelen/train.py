@@ -15,7 +15,7 @@ import shutil
 import time
 from collections.abc import Iterable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
@@ -26,9 +26,9 @@ import torch.nn.functional as F
 import transformers as tf
 from tqdm.auto import tqdm
 
-from .core import repo_root, seed_everything
+from .core import atomic_dir, repo_root, seed_everything
 from .models import build_model, mfu, model_class, model_config
-from .tokenizers import atomic_dir, iter_texts, load_tokenizer, save_tokenizer, train_tokenizer
+from .tokenizers import iter_texts, load_tokenizer
 
 # %% auto 0
 __all__ = ['OBJECTIVES', 'DATA_ORDERS', 'TrainConfig', 'load_config', 'Docs', 'doc_separator', 'tokenize_docs', 'sft_examples',

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import datasets
 import numpy as np
+import pandas as pd
 
 from ..core import DataError, atomic_write, markdown_table, repo_root, write_figure
 from ..data import tinyhelen_dir
@@ -295,9 +296,8 @@ def run_cell(task: str, lr: float, seed: int, data: dict[str, datasets.Dataset],
     return row
 
 # %% ../../nbs/10_eval_glue.ipynb
-def summarise(cells) -> "pd.DataFrame":
+def summarise(cells) -> pd.DataFrame:
     "Best learning rate per task (mean validation score over seeds) and test metrics mean ± std over its seeds."
-    import pandas as pd
     df = pd.DataFrame(cells)
     rows = []
     for task, g in df.groupby("task", sort=False):
@@ -328,9 +328,8 @@ def frame_markdown(df) -> str:
     return markdown_table(df, fmt=lambda v: f"{v:.4g}" if isinstance(v, float) else str(v))
 
 
-def best_rows(cells) -> "pd.DataFrame":
+def best_rows(cells) -> pd.DataFrame:
     "Per-seed test metrics at each task's best learning rate, long format (task, split, metric, value, seed)."
-    import pandas as pd
     df, summary = pd.DataFrame(cells), summarise(cells)
     out = []
     for r in summary.itertuples():

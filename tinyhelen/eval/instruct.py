@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core import DataError, atomic_write, markdown_table, write_figure
+from ..core import DataError, atomic_write, markdown_table, set_style, write_figure
 from ..data import EVAL_BINS, TEMPLATES, iter_records, load_eval, words
 from .code import GenConfig, generate, truncate
 from ..llm import LLMConfig, Request, make_backend
@@ -384,7 +384,7 @@ def plot_scores(summary: pd.DataFrame, criteria=(*CRITERIA, "total"), path=None,
         matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     import seaborn as sns
-    sns.set_theme(style="whitegrid", context="notebook")
+    set_style()
     s = summary[summary.criterion.isin(criteria)]
     crits = [c for c in criteria if c in set(s.criterion)]
     fig, axes = plt.subplots(1, len(crits), figsize=(3.6 * len(crits), 3.4), squeeze=False)
