@@ -195,34 +195,6 @@ def _targets(s) -> list[str]:
     return out
 
 
-def _flow_horizon(f) -> int:
-    """The last line (1-based) that reads a name `f` binds inside a block; -1 if none.
-
-    Only such reads can become "possibly used before assignment" when a return/raise/break/continue
-    before them is deleted (pylint's flow check counts those statements as leaving the branch)."""
-    inner, reads = set(), {}
-    stack = [(c, False) for c in f.body]
-    while stack:
-        n, deep = stack.pop()
-        t = type(n)
-        if t is ast.Name:
-            if type(n.ctx) is ast.Load:
-                reads[n.id] = max(reads.get(n.id, -1), n.lineno)
-            elif deep:
-                inner.add(n.id)
-        elif deep and t in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
-            inner.add(n.name)
-        elif deep and t in (ast.Import, ast.ImportFrom):
-            inner.update((a.asname or a.name).split(".")[0] for a in n.names)
-        elif deep and t in (ast.ExceptHandler, ast.MatchAs, ast.MatchStar) and n.name:
-            inner.add(n.name)
-        elif t is ast.AugAssign and type(n.target) is ast.Name:
-            reads[n.target.id] = max(reads.get(n.target.id, -1), n.lineno)
-        d = deep or t in _COMPOUND
-        stack.extend((c, d) for c in _kids(n))
-    return max((reads[k] for k in inner if k in reads), default=-1)
-
-
 class Units:
     """A clean state's statements as units of lines, each with the names it binds and reads.
 
@@ -258,7 +230,9 @@ class Units:
         self.readat, self.binders, self.strreads = {}, {}, set()  # name -> (unit, line) reads; units binding it; names in strings
         self.uscope, self.blk, self.params, self.defs, self.declared = [], [], {}, {}, set()  # see `_rebound`
         self.bad = False
-        self._scopes, self._funcs, self._decl, self._horizon, self._heads = [0], [], [set()], [-1], [-1]
+        self.exitat = []  # 1-based line of a unit that is a return/raise/break/continue/assert in a function, else 0
+        self._hasdecl = "global" in src or "nonlocal" in src
+        self._scopes, self._funcs, self._decl, self._heads = [0], [], [set()], [-1]
         self._block(tree.body, -1, False)
         if self.bad:
             return
@@ -286,6 +260,7 @@ class Units:
         self.is_match.append(False)
         self.strexpr.append(False)
         self.uscope.append(self._scopes[-1])
+        self.exitat.append(0)
         self.blk.append(None)
         if parent >= 0:
             self.kids[parent].append(u)
@@ -316,6 +291,7 @@ class Units:
                         abinds.add(x.attr)
                 elif t is ast.AugAssign and type(x.target) is ast.Name:
                     reads.add(x.target.id)
+                    self.readat.setdefault(x.target.id, []).append((u, x.lineno - 1))
                 elif t in (ast.Import, ast.ImportFrom):
                     binds.update(((a.asname or a.name).split(".")[0], 0) for a in x.names)
                 elif t is ast.Global or t is ast.Nonlocal:
@@ -337,11 +313,8 @@ class Units:
                     self.strreads.update(words)
                 elif t is ast.Assign and type(x.value) is ast.Call and type(x.value.func) is ast.Name:
                     self.callers.setdefault(x.value.func.id, []).append(u)
-                elif in_func:
-                    if (t is ast.Return and x.value is not None) or t is ast.Yield or t is ast.YieldFrom:
-                        returns = True
-                    if t in _FLOW and x.lineno < self._horizon[-1]:
-                        risky = True
+                elif in_func and ((t is ast.Return and x.value is not None) or t is ast.Yield or t is ast.YieldFrom):
+                    returns = True
         for n in reads:
             self.loaders.setdefault(n, []).append((u, chain))
         for n, _ in binds:
@@ -395,11 +368,11 @@ class Units:
             a = s.args
             self.params[id(s)] = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if x}
             self._funcs.append(s.name)
-            self._decl.append({n for x in _walk(s) if type(x) in (ast.Global, ast.Nonlocal) for n in x.names})
-            self._horizon.append(_flow_horizon(s))
+            self._decl.append({n for x in _walk(s) if type(x) in (ast.Global, ast.Nonlocal) for n in x.names} if self._hasdecl else set())
             self._heads.append(h)
             self._block(s.body, h, in_class)  # pylint's member check reads names bound anywhere in a class
-            self._scopes.pop(), self._funcs.pop(), self._decl.pop(), self._horizon.pop(), self._heads.pop()
+            self._scopes.pop(), self._funcs.pop(), self._decl.pop(), self._heads.pop()
+            self._flow_risk(h, id(s))
             return h
         if t is ast.ClassDef:
             h = self._new(first, self._header_end(first, s.body[0].lineno - 1), parent,
@@ -463,6 +436,8 @@ class Units:
         u = self._new(first, s.end_lineno - 1, parent, [s], in_class)
         if t is ast.Expr and type(s.value) is ast.Constant and type(s.value.value) is str:
             self.strexpr[u] = True
+        elif t in _FLOW and len(self._scopes) > 1:
+            self.exitat[u] = s.lineno
         self._define(_targets(s) + ([s.target.id] if t is ast.AugAssign and type(s.target) is ast.Name else []), u, in_class)
         if parent == self._heads[-1] and not in_class:  # a plain binding at the top of its scope
             scope, decl = self._scopes[-1], self._decl[-1]
@@ -470,6 +445,21 @@ class Units:
                 if (0 if name in decl or name in _GLOBAL_NAMES or t in (ast.Import, ast.ImportFrom) else scope) == scope:
                     self.dominators.setdefault((name, scope), []).append(u)
         return u
+
+    def _flow_risk(self, h: int, scope):
+        """Mark the flow exits of the function headed by unit `h` that precede its horizon: the last read of a
+        name it binds inside a block (or a header). Only such reads can become "possibly used before
+        assignment" when a return/raise/break/continue before them goes (pylint's flow check counts those
+        statements as leaving the branch)."""
+        span = range(h + 1, len(self.ulines))
+        exits = [u for u in span if self.exitat[u] and self.uscope[u] == scope]
+        if not exits:
+            return
+        inner = {n for u in span if self.parent[u] != h or self.kids[u] for n, _ in self.binds[u]}
+        horizon = max((k + 1 for n in inner for v, k in self.readat.get(n, ()) if v in span), default=-1)
+        for u in exits:
+            if self.exitat[u] < horizon:
+                self.risky[u] = True
 
     def _define(self, names, u: int, in_class: bool):
         "Plain bindings of `names` by unit `u` in the current function scope (not a class body's: those bind attributes)."
