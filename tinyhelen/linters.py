@@ -196,43 +196,22 @@ class _Extra:
         self.errors: list[LintError] = []
         self.funcs: dict[str, ast.FunctionDef] = {}
 
-    def run(self, tree: ast.Module, undefined_lines=()):
-        "One explicit-stack pass collects what the checks need (NodeVisitor's dispatch costs more than the checks)."
-        calls, assigns, classes, flow, subs, bound = [], [], [], set(), [], set()
-        stack = [(tree, False, None)]
-        while stack:
-            n, in_except, func = stack.pop()
-            t = type(n)
-            if t is ast.FunctionDef or t is ast.AsyncFunctionDef:
-                self.funcs.setdefault(n.name, n)  # first definition wins; redefinitions are rare
-                if any(n.lineno <= ln <= n.end_lineno for ln in undefined_lines):
-                    flow.add(n)  # pylint calls a later-assigned local "used before assignment"
-                stack.extend((c, False, n) for c in _kids(n))  # a nested def does not run in the handler
-                continue
-            if t is ast.ExceptHandler:
-                in_except = True
-            elif t is ast.Raise:
-                if n.exc is None and not in_except:
-                    self._err(n, "E0704", "The raise statement is not inside an except clause")
-            elif t is ast.Call:
-                if type(n.func) is ast.Name:
-                    calls.append(n)
-            elif t is ast.Assign:
-                assigns.append(n)
-            elif t is ast.ClassDef:
-                classes.append(n)
-            elif t is ast.Subscript:
-                if type(n.value) is ast.Name and n.value.id in _UNSUBSCRIPTABLE:
-                    subs.append(n)
-            elif t is ast.Name:
-                if type(n.ctx) is not ast.Load:
-                    bound.add(n.id)
-            elif func is not None and isinstance(n, _BLOCKS):
-                flow.add(func)  # only functions with blocks can use a name a block may not have assigned
-            stack.extend((c, in_except, func) for c in _kids(n))
-        for f in flow:
-            self._possibly_unassigned(f)
+    def run(self, tree: ast.Module, seen: "_Checker", undefined_lines=()):
+        "The checks, on the nodes pyflakes' own pass over `tree` collected (`seen`): no second walk of the tree."
+        calls, assigns, classes, subs = seen.x_calls, seen.x_assigns, seen.x_classes, seen.x_subs
+        for n in seen.x_raises:
+            p = seen._parents.get(n)
+            while p is not None and type(p) not in (ast.ExceptHandler, ast.FunctionDef, ast.AsyncFunctionDef):
+                p = seen._parents.get(p)
+            if type(p) is not ast.ExceptHandler:  # a nested def does not run in the handler
+                self._err(n, "E0704", "The raise statement is not inside an except clause")
+        for name, group in seen.x_defs.items():  # a redefinition: the one a reversed-children preorder meets first
+            self.funcs[name] = group[0] if len(group) == 1 else next(a for a in group if all(a is b or _meets_first(a, b) for b in group))
+        for f in (f for g in seen.x_defs.values() for f in g):
+            if _has_block(f.body) or any(f.lineno <= ln <= f.end_lineno for ln in undefined_lines):
+                self._possibly_unassigned(f)  # only functions with blocks (or a read before a later binding) can
         if subs:  # a builtin function indexed: its local namesake (`sum = [0] * n`) was deleted
+            bound = {n.id for n in _walk(tree) if type(n) is ast.Name and type(n.ctx) is not ast.Load}
             bound |= set(self.funcs) | {a.arg for f in self.funcs.values() for a in _walk(f.args) if isinstance(a, ast.arg)}
             bound |= {(al.asname or al.name).split(".")[0] for x in _walk(tree) if isinstance(x, (ast.Import, ast.ImportFrom)) for al in x.names}
             bound |= {x.name for x in classes}
@@ -315,6 +294,16 @@ class _Extra:
             if _covers_all_branches(name, f.body, node.lineno):
                 continue
             self._err(node, "E0606", f"Possibly using variable {name!r} before assignment")
+
+
+def _meets_first(a, b) -> bool:
+    "Does a reversed-children preorder walk reach def `a` before def `b` (an enclosing def first, else the later one)?"
+    return a.lineno < b.lineno <= a.end_lineno or (not b.lineno < a.lineno <= b.end_lineno and a.lineno > b.lineno)
+
+
+def _has_block(stmts) -> bool:
+    "Does a function body hold a block statement of its own (class bodies included, nested defs not)?"
+    return any(isinstance(s, _BLOCKS) or (type(s) is ast.ClassDef and _has_block(s.body)) for s in stmts)
 
 
 def _beyond(dpath, upath):
@@ -470,6 +459,40 @@ class _Checker(pyflakes.checker.Checker):
     deleted local then reads as the builtin, as it does to Python and pylint."""
     builtIns = property(lambda self: (), lambda self, value: None)
 
+    def __init__(self, tree, *args, **kw):
+        # what `_Extra` needs, gathered while pyflakes walks the tree anyway
+        self.x_calls, self.x_assigns, self.x_classes, self.x_subs, self.x_raises, self.x_defs = [], [], [], [], [], {}
+        super().__init__(tree, *args, **kw)
+
+    def CALL(self, node):
+        if type(node.func) is ast.Name:
+            self.x_calls.append(node)
+        super().CALL(node)
+
+    def ASSIGN(self, node):
+        self.x_assigns.append(node)
+        super().ASSIGN(node)
+
+    def CLASSDEF(self, node):
+        self.x_classes.append(node)
+        super().CLASSDEF(node)
+
+    def SUBSCRIPT(self, node):
+        if type(node.value) is ast.Name and node.value.id in _UNSUBSCRIPTABLE:
+            self.x_subs.append(node)
+        super().SUBSCRIPT(node)
+
+    def RAISE(self, node):
+        if node.exc is None:
+            self.x_raises.append(node)
+        super().RAISE(node)
+
+    def FUNCTIONDEF(self, node):
+        self.x_defs.setdefault(node.name, []).append(node)
+        super().FUNCTIONDEF(node)
+
+    ASYNCFUNCTIONDEF = FUNCTIONDEF
+
 
 _BUILTIN_NAMES = pyflakes.checker.builtin_vars
 
@@ -509,16 +532,17 @@ class FastLinter:
             return [LintError(syntax_error_line(e), "E0001", str(e.msg))]
         except ValueError as e:  # null bytes
             return [LintError(1, "E0001", str(e))]
-        msgs = [m for m in _Checker(tree, "<state>").messages if type(m) in _PYFLAKES_ERRORS
+        seen = _Checker(tree, "<state>")
+        msgs = [m for m in seen.messages if type(m) in _PYFLAKES_ERRORS
                 and not (type(m) is pm.UndefinedName and m.message_args[0] in _BUILTIN_NAMES)]
         if any(type(m) is pm.UndefinedName for m in msgs):
             msgs = _drop_loop_carried(tree, msgs)
         out = [LintError(m.lineno, _PYFLAKES_ERRORS[type(m)], m.message % m.message_args) for m in msgs]
         if self.extra:
-            extra = _Extra().run(tree, [e.line for e in out if e.code == "E0602"])
+            extra = _Extra().run(tree, seen, [e.line for e in out if e.code == "E0602"])
             before = {e.line for e in extra if e.code == "E0601"}  # pylint's name for pyflakes' undefined name here
             out = [e for e in out if not (e.code == "E0602" and e.line in before)] + extra + _indent_errors(source, tree)
-        return sorted(set(out), key=lambda e: (e.line, e.code))
+        return sorted(set(out), key=lambda e: (e.line, e.code, e.message))  # the message too: same output in every process
 
     def check_many(self, sources: list[str]) -> list[list[LintError]]:
         return [self.check(s) for s in sources]
