@@ -672,10 +672,10 @@ def _rng(seed: int, program: str, j: int, tag: str) -> random.Random:
 
 
 def backward_states(lines: list[str], state_linter, rng: random.Random, max_steps: int = 512,
-                    clean_start: bool = False) -> list[list[int]]:
-    "One LintSeq deletion path: the states (present line indices) from the full program to the last clean one."
+                    clean_start: bool = False, ind: list[int] | None = None, cand: list[bool] | None = None) -> list[list[int]]:
+    "One LintSeq deletion path: the states (present line indices) from the full program to the last clean one (`ind`, `cand`: `indents`/`candidates` of `lines` if known)."
     base_clean = clean_start  # every accepted state is clean; the program itself only if it was checked
-    ind, cand = indents(lines), candidates(lines)
+    ind, cand = ind or indents(lines), cand or candidates(lines)
     tab = next((w for w in ind if w), 4)
     weight = [1.0 if ind[i] == 0 else ind[i] / tab for i in range(len(lines))]
     present = list(range(len(lines)))
@@ -848,9 +848,9 @@ def lintseq(program: str, n: int = 5, seed: int = 1, linter=None, check_clean: b
         if bad:
             reason = "unparsable" if _unparsable(program) else "lint-errors"
             raise ProgramRejected(reason, f"line(s) {sorted(b + 1 for b in bad)[:5]}")
-    seqs, all_states = [], []
+    seqs, all_states, ind, cand = [], [], indents(lines), candidates(lines)
     for j in range(n):
-        states = backward_states(lines, sl, _rng(seed, program, j, "lintseq"), max_steps, clean_start=check_clean)
+        states = backward_states(lines, sl, _rng(seed, program, j, "lintseq"), max_steps, check_clean, ind, cand)
         seqs.append(forward_diffs(lines, states))
         if keep_states:
             all_states.append(states)
