@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from .linters import FastLinter, _kids, _walk, get_linter, statement_depths
 
 # %% auto 0
-__all__ = ['DIFF_SEP', 'normalize', 'split_lines', 'render', 'indents', 'candidates', 'children', 'reindent', 'StateLinter',
-           'prepare', 'Units', 'StructStateLinter', 'ProgramRejected', 'backward_states', 'random_states', 'unified',
-           'insertion_diff', 'forward_diffs', 'DiffError', 'split_edits', 'apply_diff', 'resolve', 'LintSeqResult',
-           'lintseq', 'randseq', 'is_insertion', 'check_sequence']
+__all__ = ['DIFF_SEP', 'FLOW', 'normalize', 'split_lines', 'render', 'indents', 'candidates', 'children', 'reindent',
+           'StateLinter', 'prepare', 'Units', 'StructStateLinter', 'ProgramRejected', 'backward_states',
+           'random_states', 'unified', 'insertion_diff', 'forward_diffs', 'DiffError', 'split_edits', 'apply_diff',
+           'resolve', 'LintSeqResult', 'lintseq', 'randseq', 'is_insertion', 'check_sequence']
 
 # %% ../nbs/03b_lintseq.ipynb
 DIFF_SEP = "<|diff|>"
@@ -195,6 +195,9 @@ def _targets(s) -> list[str]:
     return out
 
 
+FLOW = "flow"  # `Units.judge`: only the function flow check can tell
+
+
 class Units:
     """A clean state's statements as units of lines, each with the names it binds and reads.
 
@@ -223,6 +226,7 @@ class Units:
         self.shrinkable = []
         self.ulines, self.parent, self.kids, self.slot, self.keyline, self.is_match = [], [], [], [], [], []
         self.binds, self.abinds, self.aloads, self.returns, self.risky = [], [], [], [], []
+        self.exitrisk = []  # flow exits whose deletion only the function flow check can judge (`_flow_risk`)
         self.loaders, self.callers, self.aloaders = {}, {}, {}
         self.start, self.dominators, self.deleters = [], {}, {}  # first line; plain top-level binders; `del` units
         self.tries = []  # (try unit, handler units, finally unit or -1, else unit or -1)
@@ -326,6 +330,7 @@ class Units:
         self.aloads.append(aloads)
         self.returns.append(list(self._funcs) if returns else [])
         self.risky.append(risky)
+        self.exitrisk.append(False)
         return u
 
     def _header_end(self, first: int, body: int) -> int:
@@ -459,7 +464,7 @@ class Units:
         horizon = max((k + 1 for n in inner for v, k in self.readat.get(n, ()) if v in span), default=-1)
         for u in exits:
             if self.exitat[u] < horizon:
-                self.risky[u] = True
+                self.exitrisk[u] = True
 
     def _define(self, names, u: int, in_class: bool):
         "Plain bindings of `names` by unit `u` in the current function scope (not a class body's: those bind attributes)."
@@ -580,7 +585,8 @@ class Units:
 
     def judge(self, present, base):
         """Error lines of `present`, cut from the clean state `base` this model describes, when they follow
-        from the deleted units alone: set() (clean), {line} (an emptied block), None (unknown: lint it)."""
+        from the deleted units alone: set() (clean), {line} (an emptied block), None (unknown: lint it), or
+        FLOW: clean but for what deleted flow exits do to "used before assignment" (the flow check decides)."""
         o = self.owner
         keep = set(present)
         gone = {o[p] for p in base if p not in keep}
@@ -599,10 +605,11 @@ class Units:
             return None
         if emptied:  # Python blames the first emptied block's keyword line ("expected an indented block after ...")
             return {self.idx[min(self.keyline[h] for h in emptied)]}
-        errs = set()
+        errs, flow = set(), False
         for u in gone:
             if self.risky[u]:
                 return None
+            flow = flow or self.exitrisk[u]
             for name, scope in self.binds[u]:
                 first_read = min((self.start[v] for v, chain in self.loaders.get(name, ()) if v in us and scope in chain), default=None)
                 if first_read is not None and not self._dominated(name, scope, first_read, us) and not self._rebound(name, scope, us):
@@ -618,6 +625,8 @@ class Units:
                 for v in self.callers.get(name, ()):
                     if v in us:
                         return None
+        if flow:
+            return None if errs else FLOW  # undefined names change what the flow check reports: lint those
         return errs
 
 
@@ -626,7 +635,7 @@ class StructStateLinter(StateLinter):
 
     def __init__(self, linter, lines: list[str]):
         super().__init__(linter, lines)
-        self.judged, self.builds, self._models = 0, 0, {}
+        self.judged, self.builds, self.flows, self._models = 0, 0, 0, {}
 
     def _model(self, base: list[int]):
         k = tuple(base)
@@ -646,6 +655,8 @@ class StructStateLinter(StateLinter):
         m = self._model(base) if base is not None else None
         if m is not None:
             v = m.judge(present, base)
+            if v is FLOW:
+                v = self._flow(present)
             if v is not None:
                 self.judged += 1
                 self._seen[key] = v
@@ -656,6 +667,14 @@ class StructStateLinter(StateLinter):
         if not out and m is not None and key not in self._models and m.follows(present, base):
             self._models[key] = m
         return out
+
+    def _flow(self, present: list[int]) -> set[int] | None:
+        "Error lines of a state whose only possible errors are the flow check's (None: it did not parse; lint it)."
+        errs = self.linter.check_flow(render(self.lines, present))
+        if errs is None:
+            return None
+        self.flows += 1
+        return {present[e.line - 1] for e in errs}
 
 # %% ../nbs/03b_lintseq.ipynb
 class ProgramRejected(ValueError):
