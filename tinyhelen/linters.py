@@ -569,12 +569,16 @@ class FastLinter:
         self.extra, self.deletion_shortcut = extra, deletion_shortcut
 
     def check(self, source: str) -> list[LintError]:
+        return self.check_tree(source)[0]
+
+    def check_tree(self, source: str) -> tuple[list[LintError], ast.Module | None]:
+        "`check`, and the syntax tree it checked (None on a syntax error), for callers that analyse the program further."
         try:
             tree = ast.parse(source)
         except SyntaxError as e:
-            return [LintError(syntax_error_line(e), "E0001", str(e.msg))]
+            return [LintError(syntax_error_line(e), "E0001", str(e.msg))], None
         except ValueError as e:  # null bytes
-            return [LintError(1, "E0001", str(e))]
+            return [LintError(1, "E0001", str(e))], None
         seen = _Checker(tree, "<state>", typing="typing" in source)
         msgs = [m for m in seen.messages if type(m) in _PYFLAKES_ERRORS
                 and not (type(m) is pm.UndefinedName and m.message_args[0] in _BUILTIN_NAMES)]
@@ -585,7 +589,7 @@ class FastLinter:
             extra = _Extra().run(tree, seen, [e.line for e in out if e.code == "E0602"])
             before = {e.line for e in extra if e.code == "E0601"}  # pylint's name for pyflakes' undefined name here
             out = [e for e in out if not (e.code == "E0602" and e.line in before)] + extra + _indent_errors(source, tree)
-        return sorted(set(out), key=lambda e: (e.line, e.code, e.message))  # the message too: same output in every process
+        return sorted(set(out), key=lambda e: (e.line, e.code, e.message)), tree  # the message too: same output in every process
 
     def check_flow(self, source: str) -> list[LintError] | None:
         """Only the "used before assignment" flow check (E0601/E0606) of every function with blocks (None: a

@@ -150,9 +150,11 @@ class StateLinter:
         if key in self._seen:  # the sequences of one program often pass through the same state
             return self._seen[key]
         self.calls += 1
-        errs = self.linter.check(render(self.lines, present))
-        self._seen[key] = out = {present[min(max(e.line, 1), len(present)) - 1] for e in errs}
+        self._seen[key] = out = {present[min(max(e.line, 1), len(present)) - 1] for e in self._lint(present, key)}
         return out
+
+    def _lint(self, present: list[int], key: tuple):
+        return self.linter.check(render(self.lines, present))
 
 
 def prepare(linter, lines: list[str]):
@@ -167,6 +169,9 @@ _GLOBAL_NAMES = {n for n in dir(builtins) if not n.startswith("_")}  # pylint's 
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match, ast.ExceptHandler,
              ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
 _TRIES = (ast.Try,) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
+_UNIT_NODES = {ast.Name, ast.Attribute, ast.AugAssign, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.ExceptHandler,
+               ast.MatchAs, ast.MatchStar, ast.arg, ast.MatchMapping, ast.Constant, ast.Assign, ast.Return, ast.Yield,
+               ast.YieldFrom}  # the nodes `Units._new` records something for
 
 
 def _is_code(line: str) -> bool:
@@ -205,14 +210,15 @@ class Units:
     every present unit's parent is present; its syntax tree is then this one's with the absent
     statements pruned, so its lint verdict follows from what the absent statements bound."""
 
-    def __init__(self, lines: list[str], present: list[int]):
+    def __init__(self, lines: list[str], present: list[int], tree: ast.Module | None = None):
+        "`tree`: the state's syntax tree if it was parsed already (by the lint check that accepted it)."
         self.ok = False
         sub = [lines[i] for i in present]
         if any(ln[:len(ln) - len(ln.lstrip())].strip(" ") for ln in sub):
             return  # tabs or form feeds in indentation: pruning could make it inconsistent
         src = "".join(ln + "\n" for ln in sub)
         try:
-            tree = ast.parse(src)
+            tree = tree or ast.parse(src)
         except (SyntaxError, ValueError):
             return
         self.locate = "NameError" not in src  # pyflakes excuses names read under `except NameError`
@@ -234,9 +240,10 @@ class Units:
         self.readat, self.binders, self.strreads = {}, {}, set()  # name -> (unit, line) reads; units binding it; names in strings
         self.uscope, self.blk, self.params, self.defs, self.declared = [], [], {}, {}, set()  # see `_rebound`
         self.bad = False
+        self.inline = []  # one-line compound statements (`if x: y`), see `_inline`
         self.exitat = []  # 1-based line of a unit that is a return/raise/break/continue/assert in a function, else 0
         self._hasdecl = "global" in src or "nonlocal" in src
-        self._scopes, self._funcs, self._decl, self._heads = [0], [], [set()], [-1]
+        self._scopes, self._funcs, self._decl, self._heads, self._chain = [0], [], [set()], [-1], [frozenset((0,))]
         self._block(tree.body, -1, False)
         if self.bad:
             return
@@ -265,60 +272,65 @@ class Units:
         self.strexpr.append(False)
         self.uscope.append(self._scopes[-1])
         self.exitat.append(0)
+        self.inline.append(False)
         self.blk.append(None)
         if parent >= 0:
             self.kids[parent].append(u)
-        scope, chain, decl, in_func = self._scopes[-1], frozenset(self._scopes), self._decl[-1], len(self._scopes) > 1
+        scope, chain, decl, in_func = self._scopes[-1], self._chain[-1], self._decl[-1], len(self._scopes) > 1
         binds = {(n, 0) for n in own}
         abinds, aloads, returns, risky = set(own) if in_class else set(), set(), False, False
         reads = set()
         docs = {r.value for r in nodes if type(r) is ast.Expr and type(r.value) is ast.Constant}  # docstrings name nothing
-        for root in nodes:
-            for x in _walk(root):
-                t = type(x)
-                if t is ast.Name:
-                    if type(x.ctx) is not ast.Load:
-                        binds.add((x.id, 0 if x.id in decl or x.id in _GLOBAL_NAMES else scope))
-                        if in_class:
-                            abinds.add(x.id)
-                    if type(x.ctx) is not ast.Store:
-                        reads.add(x.id)
-                        self.readat.setdefault(x.id, []).append((u, x.lineno - 1))
-                        if type(x.ctx) is ast.Del:
-                            self.deleters.setdefault(x.id, set()).add(u)
-                        risky = risky or x.id in _DYNAMIC
-                elif t is ast.Attribute:
-                    if type(x.ctx) is ast.Load:
-                        if type(x.value) is ast.Name and x.value.id == "self":
-                            aloads.add(x.attr)
-                    else:
-                        abinds.add(x.attr)
-                elif t is ast.AugAssign and type(x.target) is ast.Name:
-                    reads.add(x.target.id)
-                    self.readat.setdefault(x.target.id, []).append((u, x.lineno - 1))
-                elif t in (ast.Import, ast.ImportFrom):
-                    binds.update(((a.asname or a.name).split(".")[0], 0) for a in x.names)
-                elif t is ast.Global or t is ast.Nonlocal:
-                    binds.update((n, 0) for n in x.names)
-                    self.declared.update(x.names)
-                    reads.update(x.names)
-                    risky = True  # without it the function's own bindings of those names turn local
-                elif t in (ast.ExceptHandler, ast.MatchAs, ast.MatchStar) and x.name:
-                    binds.add((x.name, 0 if x.name in decl else scope))
-                elif t is ast.arg:
-                    self.binders.setdefault(x.arg, set()).add(u)
-                    if x.arg in _GLOBAL_NAMES:
-                        binds.add((x.arg, 0))  # pylint's subscript check counts every parameter name as bound
-                elif t is ast.MatchMapping and x.rest:
-                    binds.add((x.rest, scope))
-                elif t is ast.Constant and type(x.value) is str and x not in docs:
-                    words = _IDENT.findall(x.value)  # string annotations and typing.cast: pyflakes reads them
-                    reads.update(words)
-                    self.strreads.update(words)
-                elif t is ast.Assign and type(x.value) is ast.Call and type(x.value.func) is ast.Name:
-                    self.callers.setdefault(x.value.func.id, []).append(u)
-                elif in_func and ((t is ast.Return and x.value is not None) or t is ast.Yield or t is ast.YieldFrom):
-                    returns = True
+        stack = nodes[::-1]  # `_walk` of each node in turn, inlined: this loop is most of a model's build
+        while stack:
+            x = stack.pop()
+            stack += _kids(x)
+            t = type(x)
+            if t not in _UNIT_NODES:
+                continue
+            if t is ast.Name:
+                if type(x.ctx) is not ast.Load:
+                    binds.add((x.id, 0 if x.id in decl or x.id in _GLOBAL_NAMES else scope))
+                    if in_class:
+                        abinds.add(x.id)
+                if type(x.ctx) is not ast.Store:
+                    reads.add(x.id)
+                    self.readat.setdefault(x.id, []).append((u, x.lineno - 1))
+                    if type(x.ctx) is ast.Del:
+                        self.deleters.setdefault(x.id, set()).add(u)
+                    risky = risky or x.id in _DYNAMIC
+            elif t is ast.Attribute:
+                if type(x.ctx) is ast.Load:
+                    if type(x.value) is ast.Name and x.value.id == "self":
+                        aloads.add(x.attr)
+                else:
+                    abinds.add(x.attr)
+            elif t is ast.AugAssign and type(x.target) is ast.Name:
+                reads.add(x.target.id)
+                self.readat.setdefault(x.target.id, []).append((u, x.lineno - 1))
+            elif t in (ast.Import, ast.ImportFrom):
+                binds.update(((a.asname or a.name).split(".")[0], 0) for a in x.names)
+            elif t is ast.Global or t is ast.Nonlocal:
+                binds.update((n, 0) for n in x.names)
+                self.declared.update(x.names)
+                reads.update(x.names)
+                risky = True  # without it the function's own bindings of those names turn local
+            elif t in (ast.ExceptHandler, ast.MatchAs, ast.MatchStar) and x.name:
+                binds.add((x.name, 0 if x.name in decl else scope))
+            elif t is ast.arg:
+                self.binders.setdefault(x.arg, set()).add(u)
+                if x.arg in _GLOBAL_NAMES:
+                    binds.add((x.arg, 0))  # pylint's subscript check counts every parameter name as bound
+            elif t is ast.MatchMapping and x.rest:
+                binds.add((x.rest, scope))
+            elif t is ast.Constant and type(x.value) is str and x not in docs:
+                words = _IDENT.findall(x.value)  # string annotations and typing.cast: pyflakes reads them
+                reads.update(words)
+                self.strreads.update(words)
+            elif t is ast.Assign and type(x.value) is ast.Call and type(x.value.func) is ast.Name:
+                self.callers.setdefault(x.value.func.id, []).append(u)
+            elif in_func and ((t is ast.Return and x.value is not None) or t is ast.Yield or t is ast.YieldFrom):
+                returns = True
         for n in reads:
             self.loaders.setdefault(n, []).append((u, chain))
         for n, _ in binds:
@@ -370,13 +382,14 @@ class Units:
             self.keyline[h] = s.lineno - 1
             self._define((s.name,), h, in_class)
             self._scopes.append(id(s))
+            self._chain.append(self._chain[-1] | {id(s)})
             a = s.args
             self.params[id(s)] = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if x}
             self._funcs.append(s.name)
             self._decl.append({n for x in _walk(s) if type(x) in (ast.Global, ast.Nonlocal) for n in x.names} if self._hasdecl else set())
             self._heads.append(h)
             self._block(s.body, h, in_class)  # pylint's member check reads names bound anywhere in a class
-            self._scopes.pop(), self._funcs.pop(), self._decl.pop(), self._heads.pop()
+            self._scopes.pop(), self._funcs.pop(), self._decl.pop(), self._heads.pop(), self._chain.pop()
             self._flow_risk(h, id(s))
             return h
         if t is ast.ClassDef:
@@ -388,6 +401,8 @@ class Units:
             return h
         if t in (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith):
             heads = [s.test] if t in (ast.If, ast.While) else [s.target, s.iter] if t in (ast.For, ast.AsyncFor) else s.items
+            if s.body[0].lineno == s.lineno and not getattr(s, "orelse", None):
+                return self._inline(s, t, first, parent, heads, in_class)
             h = self._new(first, self._header_end(first, s.body[0].lineno - 1), parent, heads, in_class)
             if t not in (ast.If, ast.While):
                 self._define([x.id for v in heads for x in _walk(v) if type(x) is ast.Name and type(x.ctx) is ast.Store], h, in_class)
@@ -451,6 +466,18 @@ class Units:
                     self.dominators.setdefault((name, scope), []).append(u)
         return u
 
+    def _inline(self, s, t, first: int, parent: int, heads, in_class: bool) -> int:
+        """`if x: return y` (a block on its header's line, no `else`): one unit, header and block together. Its
+        block's bindings are conditional (no plain binding, a branch binding for the flow horizon); a flow exit
+        in it makes it an exit."""
+        u = self._new(first, s.end_lineno - 1, parent, heads + s.body, in_class)
+        self.inline[u] = True
+        if t not in (ast.If, ast.While):
+            self._define([x.id for v in heads for x in _walk(v) if type(x) is ast.Name and type(x.ctx) is ast.Store], u, in_class)
+        if len(self._scopes) > 1 and any(type(b) in _FLOW for b in s.body):
+            self.exitat[u] = s.lineno
+        return u
+
     def _flow_risk(self, h: int, scope):
         """Mark the flow exits of the function headed by unit `h` that precede its horizon: the last read of a
         name it binds inside a block (or a header). Only such reads can become "possibly used before
@@ -460,7 +487,7 @@ class Units:
         exits = [u for u in span if self.exitat[u] and self.uscope[u] == scope]
         if not exits:
             return
-        inner = {n for u in span if self.parent[u] != h or self.kids[u] for n, _ in self.binds[u]}
+        inner = {n for u in span if self.parent[u] != h or self.kids[u] or self.inline[u] for n, _ in self.binds[u]}
         horizon = max((k + 1 for n in inner for v, k in self.readat.get(n, ()) if v in span), default=-1)
         for u in exits:
             if self.exitat[u] < horizon:
@@ -635,14 +662,14 @@ class StructStateLinter(StateLinter):
 
     def __init__(self, linter, lines: list[str]):
         super().__init__(linter, lines)
-        self.judged, self.builds, self.flows, self._models = 0, 0, 0, {}
+        self.judged, self.builds, self.flows, self._models, self._trees = 0, 0, 0, {}, {}
 
     def _model(self, base: list[int]):
         k = tuple(base)
         m = self._models.get(k, 0)
         if m == 0:
             self.builds += 1
-            m = Units(self.lines, base)
+            m = Units(self.lines, base, self._trees.pop(k, None))
             m = self._models[k] = m if m.ok else None
         return m
 
@@ -667,6 +694,12 @@ class StructStateLinter(StateLinter):
         if not out and m is not None and key not in self._models and m.follows(present, base):
             self._models[key] = m
         return out
+
+    def _lint(self, present: list[int], key: tuple):
+        errs, tree = self.linter.check_tree(render(self.lines, present))
+        if not errs:
+            self._trees[key] = tree  # parsed once: a model of this state, if one is needed, starts from it
+        return errs
 
     def _flow(self, present: list[int]) -> set[int] | None:
         "Error lines of a state whose only possible errors are the flow check's (None: it did not parse; lint it)."
