@@ -269,7 +269,7 @@ class _Extra:
         params = {a.arg for a in f.args.posonlyargs + f.args.args + f.args.kwonlyargs}
         params |= {a.arg for a in (f.args.vararg, f.args.kwarg) if a}
         stores, loads, declared = {}, [], set()
-        _scan(f.body, [], stores, loads, declared)
+        _scan(f.body, (), stores, loads, declared)
         for name, node, path in loads:
             if name in params or name in declared or name not in stores:
                 continue  # undefined names are pyflakes' business
@@ -332,77 +332,86 @@ def _is_stub(f) -> bool:
 
 
 def _scan(stmts, path, stores, loads, declared):
-    "Collect (name, node, enclosing blocks) for stores and loads of plain names in one function scope."
+    """Collect (name, node, enclosing blocks) for stores and loads of plain names in one function scope.
+
+    A path is a tuple of block nodes and (statement, field) pairs, shared by everything in one block."""
     for s in stmts:
-        if isinstance(s, (ast.Global, ast.Nonlocal)):
+        t = type(s)
+        if t is ast.Global or t is ast.Nonlocal:
             declared.update(s.names)
             continue
-        if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            stores.setdefault(s.name, []).append((s, list(path)))
+        if t is ast.FunctionDef or t is ast.AsyncFunctionDef or t is ast.ClassDef:
+            stores.setdefault(s.name, []).append((s, path))
             for d in s.decorator_list + getattr(getattr(s, "args", None), "defaults", []):
                 _scan_expr(d, path, stores, loads)
             continue
-        if isinstance(s, (ast.Import, ast.ImportFrom)):
+        if t is ast.Import or t is ast.ImportFrom:
             for a in s.names:
-                stores.setdefault((a.asname or a.name).split(".")[0], []).append((s, list(path)))
+                stores.setdefault((a.asname or a.name).split(".")[0], []).append((s, path))
             continue
-        heads = []
-        if isinstance(s, ast.If): heads = [s.test]
-        elif isinstance(s, (ast.For, ast.AsyncFor)): heads = [s.iter, s.target]
-        elif isinstance(s, ast.While): heads = [s.test]
-        elif isinstance(s, (ast.With, ast.AsyncWith)): heads = [x for i in s.items for x in (i.context_expr, i.optional_vars) if x]
-        elif isinstance(s, ast.Match): heads = [s.subject]
-        if isinstance(s, _BLOCKS):
-            for h in heads:
-                _scan_expr(h, path if not isinstance(s, (ast.For, ast.AsyncFor)) or h is s.iter else path + [s], stores, loads)
-            inner = path + [s]
-            if isinstance(s, ast.Match):
+        if t in _BLOCKS:
+            inner = path + (s,)
+            if t is ast.If or t is ast.While:
+                _scan_expr(s.test, path, stores, loads)
+            elif t is ast.For or t is ast.AsyncFor:
+                _scan_expr(s.iter, path, stores, loads)
+                _scan_expr(s.target, inner, stores, loads)
+            elif t is ast.With or t is ast.AsyncWith:
+                for i in s.items:
+                    _scan_expr(i.context_expr, path, stores, loads)
+                    if i.optional_vars:
+                        _scan_expr(i.optional_vars, path, stores, loads)
+            elif t is ast.Match:
+                _scan_expr(s.subject, path, stores, loads)
                 for c in s.cases:
-                    _scan_expr(c.pattern, inner + [c], stores, loads)
-                    _scan(c.body, inner + [c], stores, loads, declared)
+                    _scan_expr(c.pattern, inner + (c,), stores, loads)
+                    _scan(c.body, inner + (c,), stores, loads, declared)
                 continue
             for field in ("body", "orelse", "finalbody"):
                 block = getattr(s, field, None)
                 if block:
-                    _scan(block, inner + [(s, field)], stores, loads, declared)
-            for h in getattr(s, "handlers", []):
+                    _scan(block, inner + ((s, field),), stores, loads, declared)
+            for h in getattr(s, "handlers", ()):
+                hp = inner + ((s, "handlers"),)
                 if h.name:
-                    stores.setdefault(h.name, []).append((h, inner + [(s, "handlers")]))
-                _scan(h.body, inner + [(s, "handlers"), h], stores, loads, declared)
+                    stores.setdefault(h.name, []).append((h, hp))
+                _scan(h.body, hp + (h,), stores, loads, declared)
             continue
-        if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name):
+        if t is ast.AugAssign and type(s.target) is ast.Name:
             # pylint does not count `x += 1` as an assignment that may precede a use, only as a use
-            loads.append((s.target.id, s.target, list(path)))
+            loads.append((s.target.id, s.target, path))
             _scan_expr(s.value, path, stores, loads)
             continue
         _scan_expr(s, path, stores, loads)
 
 
 _OWN_SCOPES = (ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp)
+_SCAN_NODES = {ast.Name, ast.NamedExpr, ast.MatchAs, ast.MatchStar}
 
 
 def _scan_expr(node, path, stores, loads):
     stack = [node]
     while stack:
         n = stack.pop()
-        if isinstance(n, _OWN_SCOPES):
-            if not isinstance(n, ast.Lambda):  # the first iterable is evaluated in the enclosing scope
+        t = type(n)
+        if t in _OWN_SCOPES:
+            if t is not ast.Lambda:  # the first iterable is evaluated in the enclosing scope
                 stack.append(n.generators[0].iter)
             continue
-        stack.extend(_kids(n))
-        if isinstance(n, ast.Name):
-            (stores.setdefault(n.id, []).append((n, list(path))) if isinstance(n.ctx, (ast.Store, ast.Del))
-             else loads.append((n.id, n, list(path))))
-        elif isinstance(n, ast.NamedExpr):
-            stores.setdefault(n.target.id, []).append((n.target, list(path)))
-        elif isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name:
-            stores.setdefault(n.name, []).append((n, list(path)))
+        stack += _kids(n)
+        if t not in _SCAN_NODES:
+            continue
+        if t is ast.Name:
+            (stores.setdefault(n.id, []).append((n, path)) if type(n.ctx) is not ast.Load else loads.append((n.id, n, path)))
+        elif t is ast.NamedExpr:
+            stores.setdefault(n.target.id, []).append((n.target, path))
+        elif n.name:
+            stores.setdefault(n.name, []).append((n, path))
 
 
 def _encloses(dpath, upath) -> bool:
     "Is the definition's block chain a prefix of the use's (same branch, or an outer one)?"
-    return len(dpath) <= len(upath) and all(a is b or (isinstance(a, tuple) and isinstance(b, tuple) and a[0] is b[0] and a[1] == b[1])
-                                            for a, b in zip(dpath, upath))
+    return len(dpath) <= len(upath) and upath[:len(dpath)] == dpath  # nodes compare by identity, (stmt, field) pairs by value
 
 
 def _assigns(stmts, name) -> bool:

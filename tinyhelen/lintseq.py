@@ -13,7 +13,9 @@ import io
 import random
 import re
 import tokenize
+from bisect import bisect
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from .linters import FastLinter, _kids, _walk, get_linter, statement_depths
 
@@ -732,25 +734,27 @@ def backward_states(lines: list[str], state_linter, rng: random.Random, max_step
     weight = [1.0 if ind[i] == 0 else ind[i] / tab for i in range(len(lines))]
     present = list(range(len(lines)))
     states = [present]
-    while any(cand[i] for i in present):
+    uniform = rng.random
+    while True:
+        pool = [i for i in present if cand[i]]
+        if not pool:
+            return states
         if len(states) > max_steps:
             raise ProgramRejected("too-many-steps", f"more than {max_steps} deletions")
-        pool = [i for i in present if cand[i]]
-        i = rng.choices(pool, weights=[weight[p] for p in pool])[0]
+        cum = list(accumulate([weight[p] for p in pool]))
+        i = pool[bisect(cum, uniform() * (cum[-1] + 0.0), 0, len(pool) - 1)]  # `rng.choices(pool, weights)[0]`, unchecked
         gone = {i, *children(i, present, ind)}
         while True:
             rest = [p for p in present if p not in gone]
             bad = state_linter.errors(rest, present if base_clean else None)
             if not bad:
                 break
-            new = set()
             for b in bad:
-                new |= {b, *children(b, rest, ind)}
-            gone |= new
-        present = [p for p in present if p not in gone]
+                gone.add(b)
+                gone.update(children(b, rest, ind))
+        present = rest
         states.append(present)
         base_clean = True
-    return states
 
 
 def random_states(lines: list[str], rng: random.Random) -> list[list[int]]:
