@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import operator
 import os
 import re
 import shutil
@@ -157,23 +158,45 @@ def _indent_errors(source: str, tree: ast.Module) -> list[LintError]:
     return out
 
 
-_NOT_CHILDREN = {"ctx", "op", "ops"}  # the Load/Store and operator singletons: never what a check looks for
-_CHILD_FIELDS: dict = {}
+# fields whose value is never a node a check looks at: the context/operator singletons and every identifier,
+# number, flag or constant field of the grammar
+_NOT_CHILDREN = {"ctx", "op", "ops", "id", "attr", "name", "module", "level", "arg", "kind", "conversion", "is_async",
+                 "type_comment", "simple", "asname", "tag", "rest", "kwd_attrs", "lineno", "str"}
+_KIDS: dict = {}  # node class -> function returning its child nodes
+
+
+def _kids_of(node):
+    "Make (once per node class) the function that lists a node's children: one C-level attrgetter for all its fields."
+    cls = type(node)
+    fields = [f for f in cls._fields if f not in _NOT_CHILDREN and not (f == "value" and cls in (ast.Constant, ast.MatchSingleton))
+              and not (f == "names" and cls in (ast.Global, ast.Nonlocal))]
+    holes = cls in (ast.Dict, ast.arguments)  # `{**d}` has a None key, `def f(*, a)` a None default
+    if not fields:
+        fn = lambda n: []
+    elif len(fields) == 1 and type(getattr(node, fields[0], None)) is not list:
+        get = operator.attrgetter(fields[0])
+        fn = lambda n: [] if (v := get(n)) is None else [v]
+    elif not any(type(getattr(node, f, None)) is list for f in fields):
+        get = operator.attrgetter(*fields)
+        fn = lambda n: [v for v in get(n) if v is not None]
+    else:
+        get = operator.attrgetter(*fields) if len(fields) > 1 else (lambda n, f=fields[0]: (getattr(n, f),))
+
+        def fn(n):
+            out = []
+            for v in get(n):
+                if type(v) is list:
+                    out += v
+                elif v is not None:
+                    out.append(v)
+            return [x for x in out if x is not None] if holes else out
+    _KIDS[cls] = fn
+    return fn
 
 
 def _kids(node) -> list:
     "`ast.iter_child_nodes` as a list, in the same order, without the context and operator nodes (the tree walks' hot spot)."
-    fields = _CHILD_FIELDS.get(type(node))
-    if fields is None:
-        fields = _CHILD_FIELDS[type(node)] = tuple(f for f in node._fields if f not in _NOT_CHILDREN)
-    out = []
-    for f in fields:
-        v = getattr(node, f, None)
-        if type(v) is list:
-            out.extend(x for x in v if isinstance(x, ast.AST))
-        elif isinstance(v, ast.AST):
-            out.append(v)
-    return out
+    return (_KIDS.get(type(node)) or _kids_of(node))(node)
 
 
 def _walk(node):

@@ -782,16 +782,17 @@ def _range(start: int, length: int) -> str:
 
 def insertion_diff(lines: list[str], old: list[int], new: list[int]) -> str:
     "The zero-context diff from state `old` to its superset `new` (line indices), in unified diff's format."
-    kept, hunks, j = set(old), [], 0
-    while j < len(new):
+    kept, hunks, j, added, n = set(old), [], 0, 0, len(new)
+    while j < n:
         if new[j] in kept:
             j += 1
             continue
-        k = j
-        while k < len(new) and new[k] not in kept:
+        k = j + 1
+        while k < n and new[k] not in kept:
             k += 1
-        before = j - sum(1 for p in new[:j] if p not in kept)  # old lines before the run
-        hunks.append(f"@@ -{_range(before, 0)} +{_range(j, k - j)} @@\n" + "\n".join("+" + lines[p] for p in new[j:k]))
+        # old lines before the run: the new ones before it, less those added by earlier hunks
+        hunks.append(f"@@ -{_range(j - added, 0)} +{_range(j, k - j)} @@\n" + "\n".join(["+" + lines[p] for p in new[j:k]]))
+        added += k - j
         j = k
     return "\n".join(hunks)
 
