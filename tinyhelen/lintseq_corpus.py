@@ -22,9 +22,9 @@ from .linters import get_linter
 from .lintseq import DIFF_SEP, ProgramRejected, lintseq, normalize, randseq, reindent
 
 # %% auto 0
-__all__ = ['BUILTIN_SOURCES', 'code_source', 'format_edits', 'format_plain', 'sft_dataset', 'CodeSourceReader', 'time_limit',
-           'LintSeqStep', 'ShardWriter', 'run_corpus', 'corpus_summary', 'load_corpus_output', 'show', 'resolve_file',
-           'add_cli']
+__all__ = ['BUILTIN_SOURCES', 'EXECUTORS', 'code_source', 'format_edits', 'format_plain', 'sft_dataset', 'CodeSourceReader',
+           'time_limit', 'LintSeqStep', 'ShardWriter', 'corpus_executor', 'run_corpus', 'corpus_summary',
+           'load_corpus_output', 'show', 'resolve_file', 'add_cli']
 
 # %% ../nbs/03c_lintseq_corpus.ipynb
 BUILTIN_SOURCES = ("stdlib", "mbpp-train", "humaneval")
@@ -204,11 +204,35 @@ class ShardWriter(PipelineStep):
             yield from ()
 
 # %% ../nbs/03c_lintseq_corpus.ipynb
+EXECUTORS = ("local", "slurm", "ray")
+
+
+def corpus_executor(pipeline: list, executor: str = "local", tasks: int = 8, workers: int = 1, logging_dir: str = "logs",
+                    partition: str = "cpu", time: str = "12:00:00"):
+    """The datatrove executor for a pipeline: `local` processes on this machine, a `slurm` job array (`partition`,
+    `time` per task), or a `ray` cluster. All three skip the tasks their logging folder marks completed."""
+    if executor == "local":
+        from datatrove.executor import LocalPipelineExecutor
+        return LocalPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir, start_method="fork")
+    if executor == "slurm":
+        from datatrove.executor import SlurmPipelineExecutor
+        return SlurmPipelineExecutor(pipeline, tasks=tasks, time=time, partition=partition, workers=workers if workers > 1 else -1,
+                                     logging_dir=logging_dir, job_name="lintseq")
+    if executor == "ray":
+        try:
+            import ray  # noqa: F401  (datatrove imports it only when the run starts)
+        except ImportError:
+            raise RuntimeError("executor 'ray' needs the ray package: pip install 'ray[default]', then connect to a cluster") from None
+        from datatrove.executor import RayPipelineExecutor
+        return RayPipelineExecutor(pipeline, tasks=tasks, workers=workers if workers > 1 else -1, logging_dir=logging_dir)
+    raise ValueError(f"unknown executor {executor!r}: use one of {EXECUTORS}")
+
+
 def run_corpus(source: str = "stdlib", out: str = "runs/lintseq/stdlib", n: int = 5, seed: int = 1, linter: str = "fast",
                method: str = "lintseq", tasks: int = 8, workers: int = 1, timeout: float = 30.0, code_field: str = "code",
-               instruction_field: str = "instruction", id_field: str | None = None, limit: int | None = None) -> dict:
+               instruction_field: str = "instruction", id_field: str | None = None, limit: int | None = None,
+               executor: str = "local", partition: str = "cpu", time: str = "12:00:00") -> dict:
     "Generate edit sequences for a code source with a resumable datatrove pipeline; prints and returns the counts."
-    from datatrove.executor import LocalPipelineExecutor
     if method not in ("lintseq", "randseq"):
         raise ValueError(f"unknown method {method!r}: use 'lintseq' or 'randseq'")
     code_source(source, code_field, instruction_field, id_field)  # fail early, in the caller, on bad input
@@ -222,7 +246,9 @@ def run_corpus(source: str = "stdlib", out: str = "runs/lintseq/stdlib", n: int 
         json.dump(cfg, f, indent=1)
     pipeline = [CodeSourceReader(str(source), code_field, instruction_field, id_field, limit),
                 LintSeqStep(n, seed, linter, method, timeout), ShardWriter(str(outp), method, seed)]
-    LocalPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=str(outp / "logs"), start_method="fork").run()
+    corpus_executor(pipeline, executor, tasks, workers, str(outp / "logs"), partition, time).run()
+    if executor == "slurm":  # sbatch returns at once: the shards fill in as the array runs
+        print(f"submitted {tasks} tasks to Slurm; rerun the same command (it skips finished tasks) or read {outp / 'edits'} later")
     return corpus_summary(out)
 
 
@@ -295,6 +321,9 @@ def add_cli(parser):
     p.add_argument("--instruction-field", dest="instruction_field", default="instruction")
     p.add_argument("--id-field", dest="id_field", default=None)
     p.add_argument("--limit", type=int, default=None, help="only the first N programs")
+    p.add_argument("--executor", default="local", choices=EXECUTORS, help="where the tasks run (datatrove executor)")
+    p.add_argument("--partition", default="cpu", help="Slurm partition (--executor slurm)")
+    p.add_argument("--time", default="12:00:00", help="Slurm time limit per task (--executor slurm)")
     p = command(parser, show)
     p.add_argument("path")
     p.add_argument("--n", type=int, default=1)
