@@ -500,6 +500,10 @@ class _Checker(pyflakes.checker.Checker):
         self._typing = typing  # False: no name can be bound to typing/typing_extensions (the text never says "typing")
         super().__init__(tree, *args, **kw)
 
+    def report(self, messageClass, *args, **kwargs):
+        if messageClass in _PYFLAKES_ERRORS:  # the unused-name warnings and their kind are never read: not even made
+            super().report(messageClass, *args, **kwargs)
+
     def handleNode(self, node, parent):
         if node is None:
             return
