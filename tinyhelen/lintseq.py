@@ -230,6 +230,7 @@ class Units:
             if type(node) is ast.ImportFrom and node.names[0].name == "*":
                 self.locate = False  # after a star import pyflakes reports no undefined names
         self.lines, self.idx, self.text = sub, present, lines
+        self._cont = {k for k, ln in enumerate(sub) if ln.rstrip().endswith("\\")} if "\\" in src else ()  # backslash continuations
         self.owner = [-1] * len(sub)
         self.shrinkable = []
         self.ulines, self.parent, self.kids, self.slot, self.keyline, self.is_match = [], [], [], [], [], []
@@ -264,7 +265,7 @@ class Units:
                 self.bad = True  # two units on one line (`a = 1; b = 2`): not modelled
             self.owner[ln] = u
         self.ulines.append(range(first, last + 1))
-        self.shrinkable.append(not any(self.lines[k].rstrip().endswith("\\") for k in range(first, last + 1)))
+        self.shrinkable.append(not (self._cont and any(k in self._cont for k in range(first, last + 1))))
         self.parent.append(parent)
         self.kids.append([])
         self.slot.append(None)
@@ -376,6 +377,8 @@ class Units:
 
     def _stmt(self, s, parent: int, in_class: bool) -> int:
         t = type(s)
+        if t not in _COMPOUND:
+            return self._simple(s, t, parent, in_class)
         first = min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", [])]) - 1
         if t in (ast.FunctionDef, ast.AsyncFunctionDef):
             h = self._new(first, self._header_end(first, s.body[0].lineno - 1), parent,
@@ -455,15 +458,21 @@ class Units:
             for u in cases:
                 self.slot[u] = (h, cases)
             return h
-        u = self._new(first, s.end_lineno - 1, parent, [s], in_class)
+        self.bad = True  # a compound statement this model does not know
+        return self._new(first, s.end_lineno - 1, parent, [s], in_class)
+
+    def _simple(self, s, t, parent: int, in_class: bool) -> int:
+        "A simple statement: one unit over its lines."
+        u = self._new(s.lineno - 1, s.end_lineno - 1, parent, [s], in_class)
         if t is ast.Expr and type(s.value) is ast.Constant and type(s.value.value) is str:
             self.strexpr[u] = True
         elif t in _FLOW and len(self._scopes) > 1:
             self.exitat[u] = s.lineno
-        self._define(_targets(s) + ([s.target.id] if t is ast.AugAssign and type(s.target) is ast.Name else []), u, in_class)
-        if parent == self._heads[-1] and not in_class:  # a plain binding at the top of its scope
+        names = _targets(s)
+        self._define(names + [s.target.id] if t is ast.AugAssign and type(s.target) is ast.Name else names, u, in_class)
+        if names and parent == self._heads[-1] and not in_class:  # a plain binding at the top of its scope
             scope, decl = self._scopes[-1], self._decl[-1]
-            for name in _targets(s):
+            for name in names:
                 if (0 if name in decl or name in _GLOBAL_NAMES or t in (ast.Import, ast.ImportFrom) else scope) == scope:
                     self.dominators.setdefault((name, scope), []).append(u)
         return u
