@@ -291,19 +291,19 @@ class _Extra:
         "E0606/E0601 for plain local names assigned only inside blocks that do not contain the use."
         params = {a.arg for a in f.args.posonlyargs + f.args.args + f.args.kwonlyargs}
         params |= {a.arg for a in (f.args.vararg, f.args.kwarg) if a}
-        stores, loads, declared = {}, [], set()
-        _scan(f.body, (), stores, loads, declared)
+        stores, loads, declared, early = {}, [], set(), set()
+        _scan(f.body, (), stores, loads, declared, early)
         for name, node, path in loads:
             if name in params or name in declared or name not in stores:
                 continue  # undefined names are pyflakes' business
             defs = stores[name]
-            if any(d.lineno < node.lineno and _encloses(dpath, path) for d, dpath in defs):
+            if any(_before(d, node, early) and _encloses(dpath, path) for d, dpath in defs):
                 continue
-            if not any(d.lineno < node.lineno for d, _ in defs):
+            if not any(_before(d, node, early) for d, _ in defs):
                 if not any(isinstance(p, (ast.For, ast.While, ast.AsyncFor)) for p in path):
                     self._err(node, "E0601", f"Using variable {name!r} before assignment")
                 continue
-            before = [(d, _beyond(dp, path)) for d, dp in defs if d.lineno < node.lineno]
+            before = [(d, _beyond(dp, path)) for d, dp in defs if _before(d, node, early)]
             if all(any(isinstance(p, tuple) and p[1] == "handlers" for p in b) for _, b in before) and \
                     not _covers_all_branches(name, f.body, node.lineno):
                 self._err(node, "E0601", f"Using variable {name!r} before assignment")  # assigned only in `except`
@@ -354,8 +354,14 @@ def _is_stub(f) -> bool:
     return not body or all(isinstance(s, ast.Pass) for s in body)
 
 
-def _scan(stmts, path, stores, loads, declared):
-    """Collect (name, node, enclosing blocks) for stores and loads of plain names in one function scope.
+def _before(d, node, early) -> bool:
+    "Is the store `d` made before the load `node` runs: on an earlier line, or a `with ... as` target (`early`) left of it on its line?"
+    return d.lineno < node.lineno or (d.lineno == node.lineno and id(d) in early and d.col_offset < node.col_offset)
+
+
+def _scan(stmts, path, stores, loads, declared, early):
+    """Collect (name, node, enclosing blocks) for stores and loads of plain names in one function scope, and in
+    `early` the ids of `with ... as` targets (bound before the rest of their line runs: `with open(p) as f: f.read()`).
 
     A path is a tuple of block nodes and (statement, field) pairs, shared by everything in one block."""
     for s in stmts:
@@ -384,21 +390,22 @@ def _scan(stmts, path, stores, loads, declared):
                     _scan_expr(i.context_expr, path, stores, loads)
                     if i.optional_vars:
                         _scan_expr(i.optional_vars, path, stores, loads)
+                        early.update(id(n) for n in _walk(i.optional_vars) if type(n) is ast.Name)
             elif t is ast.Match:
                 _scan_expr(s.subject, path, stores, loads)
                 for c in s.cases:
                     _scan_expr(c.pattern, inner + (c,), stores, loads)
-                    _scan(c.body, inner + (c,), stores, loads, declared)
+                    _scan(c.body, inner + (c,), stores, loads, declared, early)
                 continue
             for field in ("body", "orelse", "finalbody"):
                 block = getattr(s, field, None)
                 if block:
-                    _scan(block, inner + ((s, field),), stores, loads, declared)
+                    _scan(block, inner + ((s, field),), stores, loads, declared, early)
             for h in getattr(s, "handlers", ()):
                 hp = inner + ((s, "handlers"),)
                 if h.name:
                     stores.setdefault(h.name, []).append((h, hp))
-                _scan(h.body, hp + (h,), stores, loads, declared)
+                _scan(h.body, hp + (h,), stores, loads, declared, early)
             continue
         if t is ast.AugAssign and type(s.target) is ast.Name:
             # pylint does not count `x += 1` as an assignment that may precede a use, only as a use
