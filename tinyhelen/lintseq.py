@@ -160,8 +160,10 @@ class StateLinter:
 
 
 def prepare(linter, lines: list[str]):
-    "A state linter for `lines`: one that judges most states without linting them for back-ends that allow it (fast mode)."
-    return StructStateLinter(linter, lines) if getattr(linter, "deletion_shortcut", False) else StateLinter(linter, lines)
+    """A state linter for `lines`: one that judges most states without linting them for back-ends that allow it
+    (`deletion_shortcut` set, and the `check_tree`/`check_flow` entry points the judging uses: fast mode)."""
+    judging = getattr(linter, "deletion_shortcut", False) and hasattr(linter, "check_tree") and hasattr(linter, "check_flow")
+    return StructStateLinter(linter, lines) if judging else StateLinter(linter, lines)
 
 # %% ../nbs/03b_lintseq.ipynb
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
