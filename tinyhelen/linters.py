@@ -529,11 +529,7 @@ class _Checker(pyflakes.checker.Checker):
             self.nodeDepth -= 1
 
     def handleChildren(self, tree, omit=None):
-        if omit:  # pyflakes tests `name in omit` (a string or a tuple of them)
-            kids = [x for f in tree.__class__._fields if f not in omit
-                    for v in (getattr(tree, f, None),) for x in (v if type(v) is list else (v,)) if isinstance(x, ast.AST)]
-        else:
-            kids = _kids(tree)
+        kids = pyflakes.checker.iter_child_nodes(tree, omit) if omit else _kids(tree)  # pyflakes' own walk where it omits fields
         for node in kids:
             self.handleNode(node, tree)
 

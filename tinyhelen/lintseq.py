@@ -412,7 +412,7 @@ class Units:
                 return self._inline(s, t, first, parent, heads, in_class)
             h = self._new(first, self._header_end(first, s.body[0].lineno - 1), parent, heads, in_class)
             if t not in (ast.If, ast.While):
-                self._define([x.id for v in heads for x in _walk(v) if type(x) is ast.Name and type(x.ctx) is ast.Store], h, in_class)
+                self._define_targets(heads, h, in_class)
             self._block(s.body, h, in_class)
             orelse = getattr(s, "orelse", None)
             if orelse and not self.bad:
@@ -486,7 +486,7 @@ class Units:
         u = self._new(first, s.end_lineno - 1, parent, heads + s.body, in_class)
         self.inline[u] = True
         if t not in (ast.If, ast.While):
-            self._define([x.id for v in heads for x in _walk(v) if type(x) is ast.Name and type(x.ctx) is ast.Store], u, in_class)
+            self._define_targets(heads, u, in_class)
         if len(self._scopes) > 1 and any(type(b) in _FLOW for b in s.body):
             self.exitat[u] = s.lineno
         return u
@@ -505,6 +505,10 @@ class Units:
         for u in exits:
             if self.exitat[u] < horizon:
                 self.exitrisk[u] = True
+
+    def _define_targets(self, heads, u: int, in_class: bool):
+        "Plain bindings by a `for`/`with` header unit `u`: the names its loop or `as` targets store."
+        self._define([x.id for v in heads for x in _walk(v) if type(x) is ast.Name and type(x.ctx) is ast.Store], u, in_class)
 
     def _define(self, names, u: int, in_class: bool):
         "Plain bindings of `names` by unit `u` in the current function scope (not a class body's: those bind attributes)."

@@ -214,9 +214,10 @@ def corpus_executor(pipeline: list, executor: str = "local", tasks: int = 8, wor
     if executor == "local":
         from datatrove.executor import LocalPipelineExecutor
         return LocalPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir, start_method="fork")
+    limit = workers if workers > 1 else -1  # cluster executors: -1 runs every task at once
     if executor == "slurm":
         from datatrove.executor import SlurmPipelineExecutor
-        return SlurmPipelineExecutor(pipeline, tasks=tasks, time=time, partition=partition, workers=workers if workers > 1 else -1,
+        return SlurmPipelineExecutor(pipeline, tasks=tasks, time=time, partition=partition, workers=limit,
                                      logging_dir=logging_dir, job_name="lintseq")
     if executor == "ray":
         try:
@@ -224,7 +225,7 @@ def corpus_executor(pipeline: list, executor: str = "local", tasks: int = 8, wor
         except ImportError:
             raise RuntimeError("executor 'ray' needs the ray package: pip install 'ray[default]', then connect to a cluster") from None
         from datatrove.executor import RayPipelineExecutor
-        return RayPipelineExecutor(pipeline, tasks=tasks, workers=workers if workers > 1 else -1, logging_dir=logging_dir)
+        return RayPipelineExecutor(pipeline, tasks=tasks, workers=limit, logging_dir=logging_dir)
     raise ValueError(f"unknown executor {executor!r}: use one of {EXECUTORS}")
 
 
