@@ -241,6 +241,7 @@ class Units:
         self.loaders, self.callers, self.aloaders = {}, {}, {}
         self.start, self.dominators, self.deleters = [], {}, {}  # first line; plain top-level binders; `del` units
         self.tries = []  # (try unit, handler units, finally unit or -1, else unit or -1)
+        self.noserve = set()  # binding units pyflakes does not count as binding for later reads (`_served`)
         self.strexpr = []  # units that are a bare string (docstrings): their inner lines can go
         self.readat, self.binders, self.strreads = {}, {}, set()  # name -> (unit, line) reads; units binding it; names in strings
         self.uscope, self.blk, self.params, self.defs, self.declared = [], [], {}, {}, set()  # see `_rebound`
@@ -404,6 +405,7 @@ class Units:
                           s.decorator_list + s.bases + s.keywords, in_class, (s.name,))
             self.keyline[h] = s.lineno - 1
             self._define((s.name,), h, in_class)
+            self.noserve.add(h)  # the class name is bound after its body runs
             self._block(s.body, h, True)
             return h
         if t in (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith):
@@ -434,6 +436,7 @@ class Units:
                               [x.type] if x.type else [], in_class, (x.name,) if x.name else ())
                 if x.name:
                     self._define((x.name,), c, in_class)
+                    self.noserve.add(c)  # pyflakes unbinds `except ... as e` names when their handler ends
                 self._block(x.body, c, in_class)
                 hs.append(c)
                 prev = x.body[-1].end_lineno - 1
@@ -621,6 +624,20 @@ class Units:
             return None
         return {self.idx[k] for v, k in self.readat.get(name, ()) if v in us and self.idx[k] in keep}
 
+    def _served(self, name: str, scope, us) -> bool:
+        """Once a binding of `name` in function `scope` is gone, does pyflakes still find one for every present
+        read: a present plain binding earlier in the same function (pyflakes walks a function body in order and
+        ignores its branches)? Then no name lookup changes and only the flow check ("used before assignment")
+        can tell. False when unsure: reads from nested scopes, `del`, declarations, builtins, names in strings."""
+        if not scope or not self.locate or name in self.declared or name in self.strreads or name in _GLOBAL_NAMES \
+                or name.startswith("__") or any(v in us for v in self.deleters.get(name, ())):
+            return False
+        first = min((self.start[d] for d in self.defs.get((name, scope), ()) if d in us and d not in self.noserve), default=None)
+        if first is None:
+            return False
+        return all(self.uscope[v] == scope and self.start[v] > first
+                   for v, chain in self.loaders.get(name, ()) if v in us and scope in chain)
+
     def _dominated(self, name: str, scope, first_read: int, us) -> bool:
         "Does a present plain binding of `name` at the top of `scope` precede every read, with no `del` of it present?"
         if any(v in us for v in self.deleters.get(name, ())):
@@ -630,7 +647,7 @@ class Units:
     def judge(self, present, base):
         """Error lines of `present`, cut from the clean state `base` this model describes, when they follow
         from the deleted units alone: set() (clean), {line} (an emptied block), None (unknown: lint it), or
-        FLOW: clean but for what deleted flow exits do to "used before assignment" (the flow check decides)."""
+        FLOW: clean but for what deleted flow exits or rebound bindings do to "used before assignment" (the flow check decides)."""
         o = self.owner
         keep = set(present)
         gone = {o[p] for p in base if p not in keep}
@@ -658,9 +675,12 @@ class Units:
                 first_read = min((self.start[v] for v, chain in self.loaders.get(name, ()) if v in us and scope in chain), default=None)
                 if first_read is not None and not self._dominated(name, scope, first_read, us) and not self._rebound(name, scope, us):
                     lines = self._unbound(name, us, keep)
-                    if lines is None:
+                    if lines is not None:
+                        errs |= lines
+                    elif self._served(name, scope, us):
+                        flow = True
+                    else:
                         return None
-                    errs |= lines
             for name in self.abinds[u]:
                 for v in self.aloaders.get(name, ()):
                     if v in us:
