@@ -122,24 +122,34 @@ if hasattr(ast, "TryStar"):
     _BLOCKS += (ast.TryStar,)
 
 
+_BLOCK_FIELDS = {ast.If: ("body", "orelse"), ast.For: ("body", "orelse"), ast.AsyncFor: ("body", "orelse"),
+                 ast.While: ("body", "orelse"), ast.With: ("body",), ast.AsyncWith: ("body",),
+                 ast.Try: ("body", "orelse", "finalbody"), ast.FunctionDef: ("body",), ast.AsyncFunctionDef: ("body",),
+                 ast.ClassDef: ("body",), ast.Match: ()}  # statement class -> its statement lists (simple statements: none)
+if hasattr(ast, "TryStar"):
+    _BLOCK_FIELDS[ast.TryStar] = _BLOCK_FIELDS[ast.Try]
+_PAD = ["    " * d for d in range(128)]
+
+
 def statement_depths(tree: ast.Module, lines: list[str]):
     "(statement, nesting depth) for every statement, depth = enclosing blocks (match cases count one more)."
     stack = [(s, 0) for s in tree.body]
     while stack:
         s, d = stack.pop()
         yield s, d
-        for field in ("body", "orelse", "finalbody"):
-            blk = getattr(s, field, None)
-            if not isinstance(blk, list):
-                continue
-            if field == "orelse" and len(blk) == 1 and isinstance(blk[0], ast.If) and \
+        fields = _BLOCK_FIELDS.get(type(s))
+        if fields is None:
+            continue
+        for field in fields:
+            blk = getattr(s, field)
+            if field == "orelse" and len(blk) == 1 and type(blk[0]) is ast.If and \
                     lines[blk[0].lineno - 1].lstrip().startswith("elif"):
                 stack.append((blk[0], d))  # `elif`: same depth as its `if`
                 continue
-            stack.extend((c, d + 1) for c in blk if isinstance(c, ast.stmt))
-        for h in getattr(s, "handlers", []):
+            stack.extend((c, d + 1) for c in blk)
+        for h in getattr(s, "handlers", ()):
             stack.extend((c, d + 1) for c in h.body)
-        for c in getattr(s, "cases", []):
+        for c in getattr(s, "cases", ()):
             stack.extend((x, d + 2) for x in c.body)
 
 
@@ -150,20 +160,24 @@ def _indent_errors(source: str, tree: ast.Module) -> list[LintError]:
         ind = lines[node.lineno - 1][:node.col_offset]
         if ind.strip():
             continue  # not first on its line (`a = 1; b = 2`)
-        if ind != "    " * depth:
+        pad = _PAD[depth] if depth < 128 else "    " * depth
+        if ind != pad:
             out.append(LintError(node.lineno, "W0311", f"Bad indentation. Found {ind!r}, expected {4 * depth} spaces"))
-        for h in getattr(node, "handlers", []):  # `except` lines
-            if lines[h.lineno - 1][:h.col_offset] != "    " * depth:
+        fields = _BLOCK_FIELDS.get(type(node))
+        if not fields or len(fields) < 2:
+            continue  # only if/for/while/try have `except`, `else:` or `finally:` lines
+        for h in getattr(node, "handlers", ()):  # `except` lines
+            if lines[h.lineno - 1][:h.col_offset] != pad:
                 out.append(LintError(h.lineno, "W0311", "Bad indentation of an except clause"))
-        for field in ("orelse", "finalbody"):  # `else:` / `finally:` lines
-            blk = getattr(node, field, None)
-            if not blk or not isinstance(blk, list) or lines[blk[0].lineno - 1].lstrip().startswith("elif"):
+        for field in fields[1:]:  # `else:` / `finally:` lines
+            blk = getattr(node, field)
+            if not blk or lines[blk[0].lineno - 1].lstrip().startswith("elif"):
                 continue
             k = blk[0].lineno - 2
             while k > node.lineno - 1 and not lines[k].lstrip().startswith(("else", "finally")):
                 k -= 1
             head = lines[k]
-            if head[:len(head) - len(head.lstrip())] != "    " * depth:
+            if head[:len(head) - len(head.lstrip())] != pad:
                 out.append(LintError(k + 1, "W0311", f"Bad indentation of an {field} clause"))
     return out
 
@@ -425,27 +439,25 @@ def _scan(stmts, path, stores, loads, declared, early):
         _scan_expr(s, path, stores, loads)
 
 
-_OWN_SCOPES = (ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp)
-_SCAN_NODES = {ast.Name, ast.NamedExpr, ast.MatchAs, ast.MatchStar}
+_OWN_SCOPES = frozenset((ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp))
 
 
 def _scan_expr(node, path, stores, loads):
-    stack = [node]
+    stack, kids = [node], _KIDS
     while stack:
         n = stack.pop()
         t = type(n)
+        if t is ast.Name:  # most nodes; no children
+            (stores.setdefault(n.id, []).append((n, path)) if type(n.ctx) is not ast.Load else loads.append((n.id, n, path)))
+            continue
         if t in _OWN_SCOPES:
             if t is not ast.Lambda:  # the first iterable is evaluated in the enclosing scope
                 stack.append(n.generators[0].iter)
             continue
-        stack += _kids(n)
-        if t not in _SCAN_NODES:
-            continue
-        if t is ast.Name:
-            (stores.setdefault(n.id, []).append((n, path)) if type(n.ctx) is not ast.Load else loads.append((n.id, n, path)))
-        elif t is ast.NamedExpr:
+        stack += (kids.get(t) or _kids_of(n))(n)
+        if t is ast.NamedExpr:
             stores.setdefault(n.target.id, []).append((n.target, path))
-        elif n.name:
+        elif (t is ast.MatchAs or t is ast.MatchStar) and n.name:
             stores.setdefault(n.name, []).append((n, path))
 
 

@@ -17,7 +17,7 @@ from bisect import bisect
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from .linters import FastLinter, _kids, _walk, get_linter, statement_depths
+from .linters import _KIDS, FastLinter, _kids, _kids_of, _walk, get_linter, statement_depths
 
 # %% auto 0
 __all__ = ['DIFF_SEP', 'FLOW', 'normalize', 'split_lines', 'render', 'indents', 'candidates', 'children', 'reindent',
@@ -287,25 +287,29 @@ class Units:
         abinds, aloads, returns, risky = set(own) if in_class else set(), set(), False, False
         reads = set()
         docs = {r.value for r in nodes if type(r) is ast.Expr and type(r.value) is ast.Constant}  # docstrings name nothing
-        stack = nodes[::-1]  # `_walk` of each node in turn, inlined: this loop is most of a model's build
+        stack, kids, readat = nodes[::-1], _KIDS, self.readat  # `_walk` of each node in turn, inlined: this loop is most of a model's build
         while stack:
             x = stack.pop()
-            stack += _kids(x)
             t = type(x)
+            if t is ast.Name:  # the commonest node, without children
+                if type(x.ctx) is ast.Load:
+                    reads.add(x.id)
+                    readat.setdefault(x.id, []).append((u, x.lineno - 1))
+                    risky = risky or x.id in _DYNAMIC
+                    continue
+                binds.add((x.id, 0 if x.id in decl or x.id in _GLOBAL_NAMES else scope))  # a store or a `del`
+                if in_class:
+                    abinds.add(x.id)
+                if type(x.ctx) is ast.Del:  # `del x` reads x too
+                    reads.add(x.id)
+                    readat.setdefault(x.id, []).append((u, x.lineno - 1))
+                    self.deleters.setdefault(x.id, set()).add(u)
+                    risky = risky or x.id in _DYNAMIC
+                continue
+            stack += (kids.get(t) or _kids_of(x))(x)
             if t not in _UNIT_NODES:
                 continue
-            if t is ast.Name:
-                if type(x.ctx) is not ast.Load:
-                    binds.add((x.id, 0 if x.id in decl or x.id in _GLOBAL_NAMES else scope))
-                    if in_class:
-                        abinds.add(x.id)
-                if type(x.ctx) is not ast.Store:
-                    reads.add(x.id)
-                    self.readat.setdefault(x.id, []).append((u, x.lineno - 1))
-                    if type(x.ctx) is ast.Del:
-                        self.deleters.setdefault(x.id, set()).add(u)
-                    risky = risky or x.id in _DYNAMIC
-            elif t is ast.Attribute:
+            if t is ast.Attribute:
                 if type(x.ctx) is ast.Load:
                     if type(x.value) is ast.Name and x.value.id == "self":
                         aloads.add(x.attr)
