@@ -232,6 +232,7 @@ def _walk(node):
         stack.extend(_kids(n))
 
 
+_LITERALS = {ast.Constant, ast.JoinedStr, ast.List, ast.Tuple, ast.Dict, ast.Set}  # calling one: E1102 (not callable)
 _UNSUBSCRIPTABLE = {n for n, v in vars(builtins).items() if callable(v) and not n.startswith("_")
                     and not hasattr(v, "__class_getitem__")}
 
@@ -273,7 +274,36 @@ class _Extra:
             self._check_call(node)
         for node in assigns:
             self._check_assign(node)
+        for node in seen.x_literal_calls:  # `"a" "b" (x)` once a line with `%` between the parts went
+            self._err(node, "E1102", f"{type(node.func).__name__} literal is not callable")
+        if seen.x_dels:
+            self._deleted_unbound(tree, seen.x_dels, undefined_lines)
         return self.errors
+
+    def _deleted_unbound(self, tree, dels, undefined_lines):
+        """E0602 for `del x` where nothing in the program binds `x`: pylint reports it everywhere, pyflakes only
+        outside loops and branches (and so already did, on `undefined_lines`)."""
+        bound = set()
+        for n in _walk(tree):
+            t = type(n)
+            if t is ast.Name and type(n.ctx) is ast.Store or t is ast.arg:
+                bound.add(n.id if t is ast.Name else n.arg)
+            elif t in (ast.Import, ast.ImportFrom):
+                if any(a.name == "*" for a in n.names):
+                    return  # anything may be bound
+                bound.update((a.asname or a.name).split(".")[0] for a in n.names)
+            elif t in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler, ast.MatchAs, ast.MatchStar):
+                if t is ast.ExceptHandler and n.type is not None and any(
+                        type(x) is ast.Name and x.id == "NameError" for x in _walk(n.type)):
+                    return  # pylint excuses names under `except NameError`
+                bound.add(n.name)
+            elif t in (ast.Global, ast.Nonlocal):
+                bound.update(n.names)
+            elif t is ast.MatchMapping:
+                bound.add(n.rest)
+        for n in dels:
+            if n.id not in bound and n.id not in _BUILTIN_NAMES and n.lineno not in undefined_lines:
+                self._err(n, "E0602", f"Undefined variable {n.id!r}")
 
     def _err(self, node, code, msg):
         self.errors.append(LintError(node.lineno, code, msg))
@@ -530,6 +560,7 @@ class _Checker(pyflakes.checker.Checker):
     def __init__(self, tree, *args, typing: bool = True, **kw):
         # what `_Extra` needs, gathered while pyflakes walks the tree anyway
         self.x_calls, self.x_assigns, self.x_classes, self.x_subs, self.x_raises, self.x_defs = [], [], [], [], [], {}
+        self.x_literal_calls, self.x_dels = [], []
         self._typing = typing  # False: no name can be bound to typing/typing_extensions (the text never says "typing")
         super().__init__(tree, *args, **kw)
 
@@ -590,6 +621,8 @@ class _Checker(pyflakes.checker.Checker):
     def CALL(self, node):
         if type(node.func) is ast.Name:
             self.x_calls.append(node)
+        elif type(node.func) in _LITERALS:
+            self.x_literal_calls.append(node)
         if self._typing:
             return super().CALL(node)
         f = node.func  # pyflakes' CALL without its typing cases, which cannot match here
@@ -613,6 +646,10 @@ class _Checker(pyflakes.checker.Checker):
                 (type(v) is ast.Attribute and v.attr in ("Literal", "Annotated")):
             return super().SUBSCRIPT(node)
         self.handleChildren(node)  # pyflakes' last case: not a typing member
+
+    def handleNodeDelete(self, node):
+        self.x_dels.append(node)
+        super().handleNodeDelete(node)
 
     def RAISE(self, node):
         if node.exc is None:
