@@ -51,7 +51,7 @@ def programs() -> list[tuple[str, str]]:
 
 def _init(mode):
     global _LINTER
-    _LINTER = FastLinter() if mode == "fast" else PylintLinter(fresh=mode == "pylint-fresh")
+    _LINTER = FastLinter() if mode == "fast" else PylintLinter(fresh=True) if mode == "pylint-fresh" else PylintLinter()
 
 
 def _one(args):
