@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import multiprocessing as mp
 import os
 import platform
@@ -65,6 +66,9 @@ def _one(args):
 
 def run(mode: str, progs: list[str], n: int, seed: int, workers: int = 1):
     "Wall seconds and results of LintSeq over `progs` with `workers` processes (1 = this process)."
+    # Collect before timing: pylint mode leaves a large heap, and the full collection it makes due would
+    # otherwise land in whichever timed run comes next (in a forked worker it also copies every page).
+    gc.collect()
     if workers == 1:
         _init(mode)
         _one((progs[0], 1, seed))  # warm-up (pylint's first check loads astroid's stdlib cache)
@@ -72,11 +76,15 @@ def run(mode: str, progs: list[str], n: int, seed: int, workers: int = 1):
         res = [_one((p, n, seed)) for p in progs]
         return time.perf_counter() - t, res
     ctx = mp.get_context("fork")
-    with ctx.Pool(workers, initializer=_init, initargs=(mode,)) as pool:
-        pool.map(_one, [(progs[0], 1, seed)] * workers)  # warm-up each worker
-        t = time.perf_counter()
-        res = pool.map(_one, [(p, n, seed) for p in progs], chunksize=max(1, len(progs) // (8 * workers)))
-        return time.perf_counter() - t, res
+    gc.freeze()  # the workers' collections then skip the parent's objects
+    try:
+        with ctx.Pool(workers, initializer=_init, initargs=(mode,)) as pool:
+            pool.map(_one, [(progs[0], 1, seed)] * workers)  # warm-up each worker
+            t = time.perf_counter()
+            res = pool.map(_one, [(p, n, seed) for p in progs], chunksize=max(1, len(progs) // (8 * workers)))
+            return time.perf_counter() - t, res
+    finally:
+        gc.unfreeze()
 
 
 class Recording:
