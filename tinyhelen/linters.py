@@ -356,6 +356,8 @@ class _Extra:
             if not any(_before(d, node, early) for d, _ in defs):
                 if not any(isinstance(p, (ast.For, ast.While, ast.AsyncFor)) for p in path):
                     self._err(node, "E0601", f"Using variable {name!r} before assignment")
+                elif all(_doubted(_beyond(dp, path), node) for _, dp in defs):  # an earlier iteration binds it only in a branch
+                    self._err(node, "E0606", f"Possibly using variable {name!r} before assignment")
                 continue
             before = [(d, _beyond(dp, path)) for d, dp in defs if _before(d, node, early)]
             if all(any(isinstance(p, tuple) and p[1] == "handlers" for p in b) for _, b in before) and \
@@ -366,11 +368,20 @@ class _Extra:
                    and any(isinstance(p, tuple) and p[0] is b[0][0] and p[1] == "handlers" for p in path) for _, b in before):
                 self._err(node, "E0601", f"Using variable {name!r} before assignment")  # the `try` may fail first
                 continue
-            if any(not any(isinstance(p, (ast.If, ast.Match)) for p in b) for _, b in before):
+            if any(not _doubted(b, node) for _, b in before):
                 continue  # pylint trusts loops, try bodies and with blocks to run; it doubts `if` branches
             if _covers_all_branches(name, f.body, node.lineno):
                 continue
             self._err(node, "E0606", f"Possibly using variable {name!r} before assignment")
+
+
+def _doubted(beyond, use) -> bool:
+    """Does pylint doubt a binding inside these blocks (those around it that are not around the `use`): one under
+    an `if` (whose test does not hold the use) or a `match` — unless the outermost such `if` holds a `break`
+    (pylint is permissive then)?"""
+    first = next((p for p in beyond if type(p) is ast.Match or (type(p) is ast.If and not any(n is use for n in _walk(p.test)))), None)
+    return first is not None and (type(first) is ast.Match or not any(type(n) is ast.Break for n in _walk(first))
+                                  or any(type(p) is ast.Match for p in beyond))
 
 
 def _meets_first(a, b) -> bool:

@@ -248,6 +248,7 @@ class Units:
         self.bad = False
         self.inline = []  # one-line compound statements (`if x: y`), see `_inline`
         self.exitat = []  # 1-based line of a unit that is a return/raise/break/continue/assert in a function, else 0
+        self.breaks = set()  # those that are (or hold) a `break`
         self._hasdecl = "global" in src or "nonlocal" in src
         self._scopes, self._funcs, self._decl, self._heads, self._chain = [0], [], [set()], [-1], [frozenset((0,))]
         self._block(tree.body, -1, False)
@@ -343,6 +344,7 @@ class Units:
                 returns = True
         for n in reads:
             self.loaders.setdefault(n, []).append((u, chain))
+
         for n, _ in binds:
             self.binders.setdefault(n, set()).add(u)
         for n in aloads:
@@ -477,6 +479,8 @@ class Units:
             self.strexpr[u] = True
         elif t in _FLOW and len(self._scopes) > 1:
             self.exitat[u] = s.lineno
+            if t is ast.Break:
+                self.breaks.add(u)
         names = _targets(s)
         self._define(names + [s.target.id] if t is ast.AugAssign and type(s.target) is ast.Name else names, u, in_class)
         if names and parent == self._heads[-1] and not in_class:  # a plain binding at the top of its scope
@@ -496,13 +500,16 @@ class Units:
             self._define_targets(heads, u, in_class)
         if len(self._scopes) > 1 and any(type(b) in _FLOW for b in s.body):
             self.exitat[u] = s.lineno
+            if any(type(b) is ast.Break for b in s.body):
+                self.breaks.add(u)
         return u
 
     def _flow_risk(self, h: int, scope):
         """Mark the flow exits of the function headed by unit `h` that precede its horizon: the last read of a
         name it binds inside a block (or a header). Only such reads can become "possibly used before
         assignment" when a return/raise/break/continue before them goes (pylint's flow check counts those
-        statements as leaving the branch)."""
+        statements as leaving the branch) — and, wherever they are, `break`s, since one under an `if` makes
+        pylint trust that `if`'s bindings for every read, earlier ones included."""
         span = range(h + 1, len(self.ulines))
         exits = [u for u in span if self.exitat[u] and self.uscope[u] == scope]
         if not exits:
@@ -510,7 +517,8 @@ class Units:
         inner = {n for u in span if self.parent[u] != h or self.kids[u] or self.inline[u] for n, _ in self.binds[u]}
         horizon = max((k + 1 for n in inner for v, k in self.readat.get(n, ()) if v in span), default=-1)
         for u in exits:
-            if self.exitat[u] < horizon:
+            # a `break` anywhere makes pylint trust the bindings under its `if`, earlier reads included
+            if self.exitat[u] < horizon or (u in self.breaks and inner):
                 self.exitrisk[u] = True
 
     def _define_targets(self, heads, u: int, in_class: bool):
