@@ -599,14 +599,24 @@ class _Checker(pyflakes.checker.Checker):
                 type(node) is not ast.ImportFrom and not self.isDocstring(node):
             self.futuresAllowed = False
             self._futures_off = True
-        self.nodeDepth += 1
-        self._node_depths[node] = self.nodeDepth
+        self.nodeDepth += 1  # node depths are only read to tell forks apart (`differentForks`, below)
         self._parents[node] = parent
-        try:
-            handler = _HANDLERS.get(node.__class__) or _handler(node.__class__)
-            handler(self, node)
-        finally:
-            self.nodeDepth -= 1
+        (_HANDLERS.get(node.__class__) or _handler(node.__class__))(self, node)
+        self.nodeDepth -= 1  # (pyflakes restores it in a `finally`; an exception ends the check here anyway)
+
+    def differentForks(self, lnode, rnode):
+        # pyflakes asks this only to decide on redefinition and unused-assignment messages, which are never
+        # counted as errors; "different forks" skips them (and the node depths they need)
+        return True
+
+    def NAME(self, node):
+        if type(node.ctx) is ast.Load:  # pyflakes' NAME, without looking up the parent for its `print >> f` check,
+            self.handleNodeLoad(node, None)  # which needs a builtin binding this checker never makes
+            if node.id == "locals" and isinstance(self.scope, pyflakes.checker.FunctionScope) and \
+                    isinstance(self._parents[node], ast.Call):
+                self.scope.usesLocals = True
+        else:
+            super().NAME(node)
 
     # pyflakes' scope and annotation context managers are generators (and, before 3.12, an ExitStack
     # around nothing for type parameters); these do the same with a plain object
