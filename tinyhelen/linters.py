@@ -345,7 +345,7 @@ class _Extra:
         "E0606/E0601 for plain local names assigned only inside blocks that do not contain the use."
         params = {a.arg for a in f.args.posonlyargs + f.args.args + f.args.kwonlyargs}
         params |= {a.arg for a in (f.args.vararg, f.args.kwarg) if a}
-        stores, loads, declared, early = {}, [], set(), set()
+        stores, loads, declared, early, breaks = {}, [], set(), set(), {}
         _scan(f.body, (), stores, loads, declared, early)
         for name, node, path in loads:
             if name in params or name in declared or name not in stores:
@@ -356,7 +356,7 @@ class _Extra:
             if not any(_before(d, node, early) for d, _ in defs):
                 if not any(isinstance(p, (ast.For, ast.While, ast.AsyncFor)) for p in path):
                     self._err(node, "E0601", f"Using variable {name!r} before assignment")
-                elif all(_doubted(_beyond(dp, path), node) for _, dp in defs):  # an earlier iteration binds it only in a branch
+                elif all(_doubted(_beyond(dp, path), node, breaks) for _, dp in defs):  # an earlier iteration binds it only in a branch
                     self._err(node, "E0606", f"Possibly using variable {name!r} before assignment")
                 continue
             before = [(d, _beyond(dp, path)) for d, dp in defs if _before(d, node, early)]
@@ -368,20 +368,36 @@ class _Extra:
                    and any(isinstance(p, tuple) and p[0] is b[0][0] and p[1] == "handlers" for p in path) for _, b in before):
                 self._err(node, "E0601", f"Using variable {name!r} before assignment")  # the `try` may fail first
                 continue
-            if any(not _doubted(b, node) for _, b in before):
+            if any(not _doubted(b, node, breaks) for _, b in before):
                 continue  # pylint trusts loops, try bodies and with blocks to run; it doubts `if` branches
             if _covers_all_branches(name, f.body, node.lineno):
                 continue
             self._err(node, "E0606", f"Possibly using variable {name!r} before assignment")
 
 
-def _doubted(beyond, use) -> bool:
+def _doubted(beyond, use, breaks: dict) -> bool:
     """Does pylint doubt a binding inside these blocks (those around it that are not around the `use`): one under
     an `if` (whose test does not hold the use) or a `match` — unless the outermost such `if` holds a `break`
-    (pylint is permissive then)?"""
-    first = next((p for p in beyond if type(p) is ast.Match or (type(p) is ast.If and not any(n is use for n in _walk(p.test)))), None)
-    return first is not None and (type(first) is ast.Match or not any(type(n) is ast.Break for n in _walk(first))
-                                  or any(type(p) is ast.Match for p in beyond))
+    (pylint is permissive then)? `breaks` caches, per `if`, whether it holds one."""
+    first = None
+    for p in beyond:
+        t = type(p)
+        if t is ast.Match:
+            return True
+        if t is ast.If and first is None and not _inside(use, p.test):
+            first = p
+    if first is None:
+        return False
+    k = id(first)
+    if k not in breaks:
+        breaks[k] = any(type(n) is ast.Break for n in _walk(first))
+    return not breaks[k]
+
+
+def _inside(node, outer) -> bool:
+    "Is `node` within `outer`'s source range?"
+    return (outer.lineno, outer.col_offset) <= (node.lineno, node.col_offset) and \
+        (node.end_lineno, node.end_col_offset) <= (outer.end_lineno, outer.end_col_offset)
 
 
 def _meets_first(a, b) -> bool:
