@@ -159,8 +159,11 @@ def main():
     allp = programs()
     rng = random.Random(a.seed)
     fast, pyl = FastLinter(), PylintLinter()
-    clean = [(src, p) for src, p in allp if not fast.check(normalize(p))]
-    sample = [p for _, p in rng.sample(clean, min(a.speed_programs, len(clean)))]
+    ok = [not fast.check(normalize(p)) for _, p in allp]
+    clean = [x for x, good in zip(allp, ok) if good]
+    # the speed sample: the first clean programs in a seeded order of all programs, so that a linter change that
+    # accepts or rejects one more program swaps at most one program of the sample (trees compare on the same ones)
+    sample = [allp[i][1] for i in rng.sample(range(len(allp)), len(allp)) if ok[i]][:a.speed_programs]
 
     rows, outputs, best = {}, {}, {}
     modes = () if a.skip_speed else ("fast", "pylint") if a.no_fresh else ("fast", "pylint", "pylint-fresh")
