@@ -797,7 +797,8 @@ class FastLinter:
     def check_flow(self, source: str) -> list[LintError] | None:
         """Only the "used before assignment" flow check (E0601/E0606) of every function with blocks (None: a
         syntax error). It equals `check` on a state cut from a clean program by deleting return/raise/break/
-        continue/assert statements (and deletions that are clean on their own): those can add no other error."""
+        continue/assert statements, or bindings whose every remaining read still follows another binding of the
+        name (and deletions that are clean on their own): those can add no other error (`Units.judge`'s FLOW)."""
         try:
             tree = ast.parse(source)
         except (SyntaxError, ValueError):

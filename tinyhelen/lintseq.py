@@ -17,7 +17,7 @@ from bisect import bisect
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from .linters import _KIDS, FastLinter, _kids, _kids_of, _walk, get_linter, statement_depths
+from .linters import _KIDS, FastLinter, _kids_of, _walk, get_linter, statement_depths
 
 # %% auto 0
 __all__ = ['DIFF_SEP', 'FLOW', 'normalize', 'split_lines', 'render', 'indents', 'candidates', 'children', 'reindent',
@@ -344,7 +344,6 @@ class Units:
                 returns = True
         for n in reads:
             self.loaders.setdefault(n, []).append((u, chain))
-
         for n, _ in binds:
             self.binders.setdefault(n, set()).add(u)
         for n in aloads:
@@ -603,12 +602,16 @@ class Units:
             a = self.parent[a]
         return False
 
+    def _opaque(self, name: str, us) -> bool:
+        "Is `name` one whose reads the model does not follow: declared global/nonlocal, read from a string, a builtin, or with a present `del`?"
+        return name in self.declared or name in self.strreads or name in _GLOBAL_NAMES or any(v in us for v in self.deleters.get(name, ()))
+
     def _rebound(self, name: str, scope, us) -> bool:
         """Is every present read that a deleted binding of `name` in `scope` may have served still served by a
         present one: a parameter, or a plain binding that runs before the read (same function; for a module-level
         name read inside a function without its own binding, any module-level binding, as pyflakes defers
         function bodies)? False when unsure."""
-        if name in self.declared or name in self.strreads or name in _GLOBAL_NAMES or any(v in us for v in self.deleters.get(name, ())):
+        if self._opaque(name, us):
             return False
         if scope and name in self.params.get(scope, ()):
             return True
@@ -641,8 +644,7 @@ class Units:
         read: a present plain binding earlier in the same function (pyflakes walks a function body in order and
         ignores its branches)? Then no name lookup changes and only the flow check ("used before assignment")
         can tell. False when unsure: reads from nested scopes, `del`, declarations, builtins, names in strings."""
-        if not scope or not self.locate or name in self.declared or name in self.strreads or name in _GLOBAL_NAMES \
-                or name.startswith("__") or any(v in us for v in self.deleters.get(name, ())):
+        if not scope or not self.locate or name.startswith("__") or self._opaque(name, us):
             return False
         first = min((self.start[d] for d in self.defs.get((name, scope), ()) if d in us and d not in self.noserve), default=None)
         if first is None:
