@@ -50,6 +50,15 @@ def programs() -> list[tuple[str, str]]:
     return out
 
 
+def speed_sample(allp: list[tuple[str, str]], n: int, rng: random.Random, fast) -> tuple[list[tuple[str, str]], list[str]]:
+    "The programs `fast` accepts, and the speed sample: the first `n` of them in a seeded order of all programs."
+    # so that a linter change that accepts or rejects one more program swaps at most one program of the sample
+    # (trees benchmarked against each other run on the same programs)
+    ok = [not fast.check(normalize(p)) for _, p in allp]
+    clean = [x for x, good in zip(allp, ok) if good]
+    return clean, [allp[i][1] for i in rng.sample(range(len(allp)), len(allp)) if ok[i]][:n]
+
+
 def _init(mode):
     global _LINTER
     _LINTER = FastLinter() if mode == "fast" else PylintLinter(fresh=True) if mode == "pylint-fresh" else PylintLinter()
@@ -159,11 +168,7 @@ def main():
     allp = programs()
     rng = random.Random(a.seed)
     fast, pyl = FastLinter(), PylintLinter()
-    ok = [not fast.check(normalize(p)) for _, p in allp]
-    clean = [x for x, good in zip(allp, ok) if good]
-    # the speed sample: the first clean programs in a seeded order of all programs, so that a linter change that
-    # accepts or rejects one more program swaps at most one program of the sample (trees compare on the same ones)
-    sample = [allp[i][1] for i in rng.sample(range(len(allp)), len(allp)) if ok[i]][:a.speed_programs]
+    clean, sample = speed_sample(allp, a.speed_programs, rng, fast)
 
     rows, outputs, best = {}, {}, {}
     modes = () if a.skip_speed else ("fast", "pylint") if a.no_fresh else ("fast", "pylint", "pylint-fresh")
