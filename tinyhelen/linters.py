@@ -762,6 +762,11 @@ def _drop_loop_carried(tree, msgs):
     return keep
 
 
+def _ordered(errors) -> list[LintError]:
+    "Distinct errors by line, code and message: the message too, so every process gives the same output."
+    return sorted(set(errors), key=lambda e: (e.line, e.code, e.message))
+
+
 class FastLinter:
     "`ast` + pyflakes in process, plus AST checks for the pylint errors pyflakes lacks."
     name = "fast"
@@ -792,7 +797,7 @@ class FastLinter:
             before = {e.line for e in extra if e.code == "E0601"}  # pylint's name for pyflakes' undefined name here
             out = [e for e in out if not (e.code == "E0602" and e.line in before)] + extra + _indent_errors(source, tree)
         seen.release()
-        return sorted(set(out), key=lambda e: (e.line, e.code, e.message)), tree  # the message too: same output in every process
+        return _ordered(out), tree
 
     def check_flow(self, source: str) -> list[LintError] | None:
         """Only the "used before assignment" flow check (E0601/E0606) of every function with blocks (None: a
@@ -807,7 +812,7 @@ class FastLinter:
         for node, _ in statement_depths(tree, source.split("\n")):
             if type(node) in (ast.FunctionDef, ast.AsyncFunctionDef) and _has_block(node.body):
                 extra._possibly_unassigned(node)
-        return sorted(set(extra.errors), key=lambda e: (e.line, e.code, e.message))
+        return _ordered(extra.errors)
 
     def check_many(self, sources: list[str]) -> list[list[LintError]]:
         return [self.check(s) for s in sources]

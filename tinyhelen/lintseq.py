@@ -293,19 +293,17 @@ class Units:
             x = stack.pop()
             t = type(x)
             if t is ast.Name:  # the commonest node, without children
-                if type(x.ctx) is ast.Load:
-                    reads.add(x.id)
-                    readat.setdefault(x.id, []).append((u, x.lineno - 1))
-                    risky = risky or x.id in _DYNAMIC
-                    continue
-                binds.add((x.id, 0 if x.id in decl or x.id in _GLOBAL_NAMES else scope))  # a store or a `del`
-                if in_class:
-                    abinds.add(x.id)
-                if type(x.ctx) is ast.Del:  # `del x` reads x too
-                    reads.add(x.id)
-                    readat.setdefault(x.id, []).append((u, x.lineno - 1))
-                    self.deleters.setdefault(x.id, set()).add(u)
-                    risky = risky or x.id in _DYNAMIC
+                ctx = type(x.ctx)
+                if ctx is not ast.Load:  # a store or a `del`
+                    binds.add((x.id, 0 if x.id in decl or x.id in _GLOBAL_NAMES else scope))
+                    if in_class:
+                        abinds.add(x.id)
+                    if ctx is ast.Store:
+                        continue
+                    self.deleters.setdefault(x.id, set()).add(u)  # `del x` reads x too
+                reads.add(x.id)
+                readat.setdefault(x.id, []).append((u, x.lineno - 1))
+                risky = risky or x.id in _DYNAMIC
                 continue
             stack += (kids.get(t) or _kids_of(x))(x)
             if t not in _UNIT_NODES:
@@ -318,7 +316,7 @@ class Units:
                     abinds.add(x.attr)
             elif t is ast.AugAssign and type(x.target) is ast.Name:
                 reads.add(x.target.id)
-                self.readat.setdefault(x.target.id, []).append((u, x.lineno - 1))
+                readat.setdefault(x.target.id, []).append((u, x.lineno - 1))
             elif t in (ast.Import, ast.ImportFrom):
                 binds.update(((a.asname or a.name).split(".")[0], 0) for a in x.names)
             elif t is ast.Global or t is ast.Nonlocal:
