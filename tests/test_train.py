@@ -121,3 +121,51 @@ def test_gpu_bf16_compiled_run_learns_and_reports_mfu(tmp_path, tokenizer_dir):
     from tinyhelen.models import peak_flops
     if peak_flops(torch.cuda.get_device_name()):
         assert all(0 < r["mfu"] < 1 for r in res["history"] if "tokens_per_s" in r)
+
+
+def _pretrain(tmp_path, tokenizer_dir, steps=3):
+    from tinyhelen.train import TrainConfig, train
+    import datasets
+    data = datasets.Dataset.from_dict({"text": sample_texts()})
+    cfg = TrainConfig(model="llama-smoke", tokenizer=str(tokenizer_dir), max_steps=steps, block_size=32, micro_batch=4,
+                      eval_every=0, eval_batches=1, out_dir=str(tmp_path / "pre"), progress=False, device="cpu")
+    return train(cfg, data, data)["checkpoint"], data
+
+
+def test_checkpoint_round_trips_through_from_pretrained(tmp_path, tokenizer_dir):
+    "A checkpoint is a plain transformers folder: AutoModel/AutoTokenizer load it and give the trained model's logits."
+    import transformers as tf
+    from tinyhelen.train import run_tokenizer, TrainConfig
+    ckpt, _ = _pretrain(tmp_path, tokenizer_dir)
+    names = {p.name for p in Path(ckpt).iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "state.pt"} <= names, names
+    model = tf.AutoModelForCausalLM.from_pretrained(ckpt).eval()
+    tok = tf.AutoTokenizer.from_pretrained(ckpt)
+    ids = tok("the cat sat on the mat", return_tensors="pt")["input_ids"]
+    model.save_pretrained(tmp_path / "again")
+    again = tf.AutoModelForCausalLM.from_pretrained(tmp_path / "again").eval()
+    with torch.no_grad():
+        assert torch.equal(model(ids).logits, again(ids).logits)
+    assert tok.get_vocab() == tf.AutoTokenizer.from_pretrained(tokenizer_dir).get_vocab()
+    assert run_tokenizer(TrainConfig(model="llama-smoke", init_from=ckpt)) == ckpt
+
+
+def test_init_from_uses_the_checkpoints_own_tokenizer(tmp_path, tokenizer_dir):
+    "SFT from a checkpoint takes the checkpoint's tokenizer; a different tokenizer beside init_from is refused."
+    import datasets
+    from tinyhelen.core import DataError
+    from tinyhelen.train import TrainConfig, train
+    ckpt, _ = _pretrain(tmp_path, tokenizer_dir)
+    qa = datasets.Dataset.from_dict({"prompt": [f"add {i} and {i}\n" for i in range(16)], "response": [str(2 * i) for i in range(16)]})
+    sft = TrainConfig(model="llama-smoke", objective="sft", init_from=ckpt, max_steps=2, block_size=32, micro_batch=4,
+                      eval_every=0, eval_batches=1, out_dir=str(tmp_path / "sft"), progress=False, device="cpu")
+    res = train(sft, qa, qa)
+    saved = json.loads((Path(res["checkpoint"]) / "tokenizer.json").read_text())["model"]["vocab"]
+    assert saved == json.loads((Path(ckpt) / "tokenizer.json").read_text())["model"]["vocab"]
+    other = tmp_path / "other-tok"
+    train_tokenizer(sample_texts(("conversation",)), "gpt", vocab_size=500, out=other)
+    with pytest.raises(ValueError, match="is not the tokenizer of init_from"):
+        train(TrainConfig(**{**sft.__dict__, "tokenizer": str(other), "out_dir": str(tmp_path / "sft2")}), qa, qa)
+    (tmp_path / "bare").mkdir()
+    with pytest.raises(DataError, match="init_from has no tokenizer"):
+        train(TrainConfig(**{**sft.__dict__, "init_from": str(tmp_path / "bare"), "out_dir": str(tmp_path / "sft3")}), qa, qa)

@@ -26,15 +26,15 @@ import torch.nn.functional as F
 import transformers as tf
 from tqdm.auto import tqdm
 
-from .core import atomic_dir, repo_root, seed_everything
+from .core import DataError, atomic_dir, repo_root, seed_everything
 from .models import build_model, mfu, model_class, model_config
 from .tokenizers import iter_texts, load_tokenizer
 
 # %% auto 0
 __all__ = ['OBJECTIVES', 'DATA_ORDERS', 'TrainConfig', 'load_config', 'Docs', 'doc_separator', 'tokenize_docs', 'sft_examples',
            'cls_examples', 'Batches', 'mask_tokens', 'shift_left', 'make_inputs', 'n_targets', 'loss_sum', 'lr_factor',
-           'make_optimizer', 'rng_state', 'set_rng_state', 'checkpoints', 'save_checkpoint', 'evaluate',
-           'document_losses', 'default_out_dir', 'build_examples', 'make_source', 'train', 'run', 'add_cli']
+           'make_optimizer', 'rng_state', 'set_rng_state', 'checkpoints', 'run_tokenizer', 'save_checkpoint',
+           'evaluate', 'document_losses', 'default_out_dir', 'build_examples', 'make_source', 'train', 'run', 'add_cli']
 
 # %% ../nbs/07_train.ipynb
 OBJECTIVES = ("clm", "mlm", "plm", "sft", "cls")
@@ -48,9 +48,9 @@ class TrainConfig:
     experiment: str = "pretrain"
     run_id: str = ""                  # default: a hash of this config, so the same config resumes itself
     model: str = "llama-2K-1M"        # a name from tinyhelen.models.MODELS
-    tokenizer: str = ""               # folder of a saved tokenizer (tinyhelen tokenizer train)
+    tokenizer: str = ""               # folder of a saved tokenizer (tinyhelen tokenizer train); with init_from: empty
     objective: str = "clm"            # clm | mlm | plm | sft | cls
-    init_from: str = ""               # checkpoint folder to start from (SFT, GLUE); empty: random init
+    init_from: str = ""               # checkpoint folder to start from (SFT, GLUE), with its own tokenizer; empty: random init
     vocab_size: int = 0               # model vocabulary; 0: the tokenizer's (more pads the embedding, e.g. 50304)
     # data: a TinyHelen corpus (tinyhelen.data.load_corpus) or JSON-lines files
     version: str = "leaner"
@@ -353,6 +353,25 @@ def checkpoints(out_dir: str | os.PathLike) -> list[Path]:
     return sorted(Path(out_dir).glob("step-[0-9]*[0-9]")) if Path(out_dir).is_dir() else []
 
 
+def run_tokenizer(cfg: TrainConfig) -> str:
+    """The tokenizer folder of a run: the checkpoint's own when it starts from one (`init_from`), else `cfg.tokenizer`.
+
+    A model is only meaningful with the tokenizer it was trained with, so a different `cfg.tokenizer` beside
+    `init_from` is an error, not a silent swap."""
+    if not cfg.init_from:
+        if not cfg.tokenizer:
+            raise ValueError("cfg.tokenizer is empty: give the folder of a tokenizer (tinyhelen tokenizer train --out DIR)")
+        return cfg.tokenizer
+    ck = Path(cfg.init_from)
+    if not ((ck / "tokenizer.json").is_file() or (ck / "tokenizer_config.json").is_file()):
+        raise DataError(ck, "init_from has no tokenizer", "start from a checkpoint folder written by `tinyhelen train` "
+                        "(model and tokenizer saved together), or save its tokenizer into it with save_pretrained")
+    if cfg.tokenizer and load_tokenizer(cfg.tokenizer).get_vocab() != load_tokenizer(ck).get_vocab():
+        raise ValueError(f"tokenizer {cfg.tokenizer} is not the tokenizer of init_from {ck}: leave tokenizer empty "
+                         "to use the checkpoint's own")
+    return str(ck)
+
+
 def save_checkpoint(out_dir, step: int, model, tokenizer, state: dict, keep_last: int) -> Path:
     path = Path(out_dir) / f"step-{step:06d}"
     with atomic_dir(path) as tmp:
@@ -471,9 +490,7 @@ def train(cfg: TrainConfig, train_data: datasets.Dataset | None = None, val_data
     seed_everything(cfg.seed)
 
     # data
-    if not cfg.tokenizer:
-        raise ValueError("cfg.tokenizer is empty: give the folder of a tokenizer (tinyhelen tokenizer train --out DIR)")
-    tokenizer = load_tokenizer(cfg.tokenizer)
+    tokenizer = load_tokenizer(run_tokenizer(cfg))
     train_data = train_data if train_data is not None else _read(cfg, cfg.train_split, cfg.train_files)
     val_data = val_data if val_data is not None else _read(cfg, cfg.val_split, cfg.val_files)
     train_ex = build_examples(train_data, cfg, tokenizer)
