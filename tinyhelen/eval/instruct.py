@@ -306,21 +306,18 @@ _ANSWER = re.compile(r"\[Answer ([A-Z])\]\n(.*?)\n\[End of answer \1\]", re.S)
 
 
 def fixture_judge(messages: list[dict]) -> str:
-    """A deterministic stand-in judge for tests and smoke runs: scores from surface features, NOT answer quality.
+    """A deterministic stand-in judge for tests and smoke runs: scores that are NOT answer quality, and neutral.
 
-grammar = 5 x core-2K coverage; coherence = sentences ending in punctuation (max 5); specificity = words shared
-with the question (max 5). Empty answers get 0."""
+Each criterion's score (0-5) is drawn from a hash of the criterion and the answer text, so no property of a text
+(its vocabulary, its length, its punctuation) earns more on average: no recipe is favoured by construction.
+Empty answers get 0, as the paper's judge is told."""
     prompt = messages[1]["content"] if len(messages) > 1 else messages[-1]["content"]
-    q = set(words(prompt.split("Question:\n", 1)[1].split("\n\n", 1)[0])) if "Question:\n" in prompt else set()
     out = {}
     for label, text in _ANSWER.findall(prompt):
         if text == "(empty answer)":
             out[label] = {c: 0 for c in CRITERIA}
             continue
-        m = answer_measures(text)
-        cov = 0.0 if math.isnan(m["core2k_coverage"]) else m["core2k_coverage"]
-        out[label] = {"grammar": round(5 * cov), "coherence": min(5, len(re.findall(r"[.!?](\s|$)", text))),
-                      "specificity": min(5, len(q & set(words(text))))}
+        out[label] = {c: int.from_bytes(hashlib.sha256(f"{c}\0{text}".encode()).digest()[:4], "big") % 6 for c in CRITERIA}
     return json.dumps(out)
 
 # %% ../../nbs/11_eval_instruct.ipynb
