@@ -74,3 +74,6 @@ clean-nbs: $(STAMP)  ## strip outputs/metadata from notebooks before committing
 
 clean:  ## remove the virtualenv and build outputs
 	rm -rf $(VENV) build dist *.egg-info _proc docs/_build
+
+gpu-check: $(STAMP)  ## on one GPU (≤10 min): our loop vs HF Trainer tokens/s and MFU, a short 03 and 08 -> bench/GPU_RESULTS.md
+	$(BIN)/python bench/gpu_check.py

@@ -55,7 +55,7 @@ class StepClock(tf.TrainerCallback):
         self.times[state.global_step] = time.perf_counter()
 
 
-def hf_trainer(name, tok, data, a, micro, out):
+def hf_trainer(name, tok, data, a, micro, out, compile: bool = False):
     cuda = torch.cuda.is_available()
     blocks = tokenize_docs(data, tok).pack(a.block_size)
     ds = datasets.Dataset.from_dict({"input_ids": blocks.tolist(), "labels": blocks.tolist()})
@@ -64,7 +64,7 @@ def hf_trainer(name, tok, data, a, micro, out):
                                 learning_rate=1e-4, warmup_steps=a.warmup, lr_scheduler_type="linear", weight_decay=0.0,
                                 bf16=cuda, optim="adamw_torch_fused" if cuda else "adamw_torch", use_cpu=not cuda,
                                 logging_steps=a.steps, save_strategy="no", eval_strategy="no", report_to="none",
-                                disable_tqdm=True, dataloader_drop_last=True, seed=65)
+                                disable_tqdm=True, dataloader_drop_last=True, seed=65, torch_compile=compile)
     clock = StepClock()
     tf.Trainer(model=model, args=args, train_dataset=ds, data_collator=tf.default_data_collator,
                callbacks=[clock]).train()
