@@ -53,6 +53,7 @@ class Sizes:
     pre_block: int = 1024
     pre_micro: int = 64
     pre_seeds: tuple = (1, 2)
+    genres: str = ""              # pre-training genres of the sample (empty: the paper's five)
     code_params: dict = None
 
 
@@ -60,7 +61,7 @@ GPU = Sizes(code_params=dict(model="tinycodelm-150M", limit=200, pretrain_steps=
                              micro_batch=16, lr=3e-4, warmup_steps=10, eval_every=50, problems=8, n_samples=4,
                              max_new_tokens=128, ks="1,4", workers=8, tasks=8))
 CPU_SMOKE = Sizes(speed_model="tinycodelm-smoke", speed_steps=4, speed_warmup=2, speed_block=32, speed_micro=2,
-                  pre_model="llama-smoke", pre_steps=3, pre_block=32, pre_micro=2,
+                  pre_model="llama-smoke", pre_steps=3, pre_block=32, pre_micro=2, genres="wiki",
                   code_params=dict(model="tinycodelm-smoke", limit=8, n=1, pretrain_steps=2, max_steps=2, block_size=64,
                                    micro_batch=2, warmup_steps=1, eval_every=2, eval_batches=1, problems=1, n_samples=1,
                                    max_new_tokens=8, ks="1", workers=1, tasks=1, conditions="lintseq,plain,randseq",
@@ -72,7 +73,7 @@ def part_speed(s: Sizes, tmp: Path) -> dict:
     from tinyhelen.data import load_corpus
     from tinyhelen.models import build_model, count_params, mfu
     from tinyhelen.tokenizers import train_tokenizer
-    data = load_corpus()
+    data = load_corpus(genres=s.genres.split(",") if s.genres else None)
     tok = train_tokenizer(data, "gpt", out=tmp / "tok")
     a = argparse.Namespace(steps=s.speed_steps, warmup=s.speed_warmup, block_size=s.speed_block)
     cuda = torch.cuda.is_available()
@@ -91,11 +92,11 @@ def part_pretrain(s: Sizes, tmp: Path) -> dict:
     from tinyhelen.data import load_corpus
     from tinyhelen.tokenizers import train_tokenizer
     from tinyhelen.train import TrainConfig, train
-    train_tokenizer(load_corpus("leaner"), "gpt", out=tmp / "tok03")
+    train_tokenizer(load_corpus("leaner", s.genres.split(",") if s.genres else None), "gpt", out=tmp / "tok03")
     runs = []
     for seed in s.pre_seeds:
         for version in ("leaner", "ori"):
-            cfg = TrainConfig(experiment="gpu_check_03", model=s.pre_model, tokenizer=str(tmp / "tok03"), version=version,
+            cfg = TrainConfig(experiment="gpu_check_03", model=s.pre_model, tokenizer=str(tmp / "tok03"), version=version, genres=s.genres,
                               block_size=s.pre_block, micro_batch=s.pre_micro, max_steps=s.pre_steps, lr=5e-3,
                               warmup_steps=min(20, s.pre_steps), eval_every=0, eval_batches=4, log_every=max(1, s.pre_steps // 10),
                               save_every=-1, seed=seed, progress=False, out_dir=str(tmp / f"03-{version}-{seed}"))
