@@ -71,3 +71,25 @@ def test_evaluate_code_writes_standard_samples(tmp_path):
     nested = [json.loads(x) for x in (tmp_path / "e" / "samples.jsonl").read_text().splitlines()]
     assert [s["code"] for r in nested for s in r["samples"]] == [json.loads(x)["completion"] for x in lines]
     assert res["pass@1"] == 0.0 and res["strict"] is False
+
+
+def test_mbppplus_download_offline_is_one_line(tmp_path):
+    "The real download path (datasets.load_dataset of evalplus/mbppplus), offline: a one-line error, exit 2."
+    env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    r = subprocess.run([str(BIN), "data", "download-mbppplus", "--out", str(tmp_path / "m.jsonl")], capture_output=True,
+                       text=True, timeout=300, env=env)
+    assert r.returncode == 2 and "could not download evalplus/mbppplus" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "m.jsonl").exists()
+
+
+def test_mbppplus_rows_are_the_papers(tmp_path):
+    "MBPP+ problems skip the first 100 rows by default; the instruction names the signature; the test code runs."
+    from tinyhelen.code_data import MBPPPLUS_SAMPLE, load_mbppplus, write_mbppplus
+    rows = [dict(r) for r in load_mbppplus(MBPPPLUS_SAMPLE)]
+    many = [{**rows[i % len(rows)], "task_id": 1000 + i} for i in range(103)]  # a 103-row split in the hub's format
+    write_mbppplus(many, tmp_path / "mbppplus" / "test.jsonl")
+    probs = load_problems("mbppplus", root=tmp_path)
+    assert probs["task_id"] == ["Mbpp/1100", "Mbpp/1101", "Mbpp/1102"]
+    assert probs[0]["instruction"] == rows[100 % 6]["prompt"].replace("function", f"function `{probs[0]['instruction'].split('`')[1]}`")
+    res = score(probs, [[r["reference"]] for r in probs], benchmark="mbppplus", ks=(1,))
+    assert res["pass@1"] == 1.0

@@ -192,3 +192,49 @@ def test_transformers_judge_that_cannot_follow_the_format(tiny, tmp_path):
     assert st.parse_failures == len(qs) and st.judged == 0 and st.retries == len(qs)
     assert all(r["status"] == "failed" and "scores" not in r and r["attempts"] == 2 for r in recs)
     assert resolve_judge("transformers", model=str(tmp_path / "nope"))[0] is None
+
+
+def _params(nb: Path) -> set[str]:
+    "The names a notebook's papermill parameters cell defines."
+    import ast
+    cells = json.loads(nb.read_text())["cells"]
+    src = "".join(next(c for c in cells if "parameters" in c["metadata"].get("tags", []))["source"])
+    return {t.id for node in ast.parse(src).body if isinstance(node, ast.Assign) for t in node.targets}
+
+
+def test_instruct_04_and_06_agree_on_the_loss_and_the_handover():
+    "04 and 06 both default to the paper's whole-text loss, and 04's output names are 06's parameter names."
+    exp = ROOT / "nbs" / "experiments"
+    p04, p06 = _params(exp / "04_instruct_2x2.ipynb"), _params(exp / "06_judge.ipynb")
+    assert {"instruct_loss", "init_leaner", "init_ori"} <= p04 and "instruct_loss" in p06
+    assert {"leaner_leaner", "leaner_ori", "ori_leaner", "ori_ori"} <= p06
+    for nb in ("04_instruct_2x2", "06_judge"):
+        ns = {}
+        exec("".join(next(c for c in json.loads((exp / f"{nb}.ipynb").read_text())["cells"]
+                          if "parameters" in c["metadata"].get("tags", []))["source"]), ns)
+        assert ns["instruct_loss"] == "all", nb
+
+
+@pytest.mark.slow
+def test_instruct_chain_04_to_06(tmp_path):
+    "04 (tiny) trains on the whole text and writes outputs.json; 06 takes those four checkpoints by name."
+    import papermill as pm
+    import torch
+    exp = ROOT / "nbs" / "experiments"
+    out4 = tmp_path / "04"
+    pm.execute_notebook(str(exp / "04_instruct_2x2.ipynb"), str(tmp_path / "04.ipynb"), kernel_name="python3",
+                        cwd=str(exp), progress_bar=False,
+                        parameters={"out_dir": str(out4), "pretrain_steps": 3, "max_steps": 2, "eval_every": 2, "warmup_steps": 1})
+    outputs = json.loads((out4 / "outputs.json").read_text())
+    recipes = {"leaner_leaner", "leaner_ori", "ori_leaner", "ori_ori"}
+    assert recipes | {"pretrained_leaner", "pretrained_ori"} == set(outputs)
+    tuned = Path(outputs["leaner_ori"])
+    tuned = tuned if tuned.is_absolute() else out4 / tuned
+    state = torch.load(tuned / "state.pt", map_location="cpu", weights_only=False)
+    assert state["config"]["objective"] == "clm" and state["config"]["tokenizer"] == ""  # whole text; the checkpoint's tokenizer
+    out6 = tmp_path / "06"
+    pm.execute_notebook(str(EXPERIMENT), str(tmp_path / "06.ipynb"), kernel_name="python3", cwd=str(exp), progress_bar=False,
+                        parameters={"out_dir": str(out6), "per_bin": 1, "max_new_tokens": 4,
+                                    **{r: str(out4 / outputs[r]) for r in recipes}})
+    res = json.loads((out6 / "results.json").read_text())
+    assert res["trained_here"] is False and res["questions"] == 4
