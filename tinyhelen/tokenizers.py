@@ -5,6 +5,7 @@
 # %% ../nbs/05_tokenizers.ipynb 2
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,8 +18,8 @@ from transformers import AutoTokenizer, PreTrainedTokenizerFast
 from .core import atomic_dir
 
 # %% auto 0
-__all__ = ['EOT', 'DIFF', 'STYLES', 'iter_texts', 'TokenizerStyle', 'train_tokenizer', 'save_tokenizer', 'load_tokenizer',
-           'train', 'add_cli']
+__all__ = ['EOT', 'DIFF', 'STYLES', 'iter_texts', 'TokenizerStyle', 'train_tokenizer', 'save_pretrained', 'save_tokenizer',
+           'load_tokenizer', 'train', 'add_cli']
 
 # %% ../nbs/05_tokenizers.ipynb
 def iter_texts(data: datasets.Dataset | Iterable[str], column: str = "text", batch_size: int = 1000) -> Iterator[str]:
@@ -92,10 +93,23 @@ def train_tokenizer(data: datasets.Dataset | Iterable[str], style: str = "gpt", 
     return fast
 
 
+def save_pretrained(tok, folder: str | os.PathLike) -> None:
+    """`tok.save_pretrained(folder)`, naming the class `PreTrainedTokenizerFast` in tokenizer_config.json.
+
+    transformers 5 writes `TokenizersBackend`, a name 4.x releases do not know; `PreTrainedTokenizerFast`
+    is read by both (checked with 4.46.3, 4.57.1 and 5.24: same ids, same special tokens)."""
+    tok.save_pretrained(folder)
+    path = Path(folder) / "tokenizer_config.json"
+    cfg = json.loads(path.read_text(encoding="utf-8"))
+    if cfg.get("tokenizer_class") == "TokenizersBackend":
+        cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
+        path.write_text(json.dumps(cfg, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def save_tokenizer(tok, out: str | os.PathLike) -> Path:
-    "Write `tok` to the folder `out` atomically (loadable by `AutoTokenizer.from_pretrained`)."
+    "Write `tok` to the folder `out` atomically (loadable by `AutoTokenizer.from_pretrained`, transformers 4.x and 5.x)."
     with atomic_dir(out) as tmp:
-        tok.save_pretrained(tmp)
+        save_pretrained(tok, tmp)
     return Path(out)
 
 

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from .core import DataError, atomic_dir, repo_root, seed_everything
 from .models import build_model, mfu, model_class, model_config
-from .tokenizers import iter_texts, load_tokenizer
+from .tokenizers import iter_texts, load_tokenizer, save_pretrained
 
 # %% auto 0
 __all__ = ['OBJECTIVES', 'DATA_ORDERS', 'TrainConfig', 'load_config', 'Docs', 'doc_separator', 'tokenize_docs', 'sft_examples',
@@ -376,7 +376,7 @@ def save_checkpoint(out_dir, step: int, model, tokenizer, state: dict, keep_last
     path = Path(out_dir) / f"step-{step:06d}"
     with atomic_dir(path) as tmp:
         model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
+        save_pretrained(tokenizer, tmp)  # tokenizer_config.json readable by transformers 4.x too
         torch.save(state, tmp / "state.pt")
     for old in checkpoints(out_dir)[:-keep_last] if keep_last > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
