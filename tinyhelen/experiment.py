@@ -21,7 +21,7 @@ _all_ = ["set_style"]  # re-exported: the experiment notebooks take it from here
 
 # %% auto 0
 __all__ = ['RUN_DIR_ENV', 'RECIPES', 'experiment_dir', 'recipe', 'corpus_tokenizer', 'instruction_pairs', 'fit', 'history_frame',
-           'save_figure', 'write_results', 'set_style']
+           'save_figure', 'write_results', 'write_outputs', 'set_style']
 
 # %% ../nbs/13_experiment.ipynb
 RUN_DIR_ENV = "TINYHELEN_RUN_DIR"  # set by tinyhelen.sweep.execute for every run
@@ -141,4 +141,19 @@ def write_results(out_dir: str | os.PathLike, rows: list[dict], **common) -> Pat
     path = Path(out_dir) / "results.json"
     with atomic_write(path) as f:
         json.dump(rows, f, indent=1)
+    return path
+
+# %% ../nbs/13_experiment.ipynb
+def write_outputs(out_dir: str | os.PathLike, outputs: dict) -> Path:
+    "Write <out_dir>/outputs.json: {name: path} of what later runs of a sweep may take as inputs (merged with earlier calls)."
+    out_dir = Path(out_dir).resolve()
+    path = out_dir / "outputs.json"
+    merged = json.loads(path.read_text()) if path.exists() else {}
+    for name, p in outputs.items():
+        p = Path(p).resolve()
+        if not p.exists():
+            raise FileNotFoundError(f"output {name!r}: {p} does not exist; write it before listing it")
+        merged[str(name)] = str(p.relative_to(out_dir)) if p.is_relative_to(out_dir) else str(p)
+    with atomic_write(path) as f:
+        json.dump(merged, f, indent=1, sort_keys=True)
     return path

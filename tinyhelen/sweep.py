@@ -58,12 +58,13 @@ def _slug(v) -> str:
     return str(v).replace("/", "-").replace(" ", "")[:24]
 
 
-def run_id(notebook: str, params: dict, chain: dict | None = None) -> str:
-    "A readable, stable id: notebook stem, the parameter values, and a hash of everything that defines the run."
-    key = [notebook, params] + ([chain] if chain else [])  # unchained runs keep the ids they always had
+def run_id(notebook: str, params: dict, chain: dict | None = None, label: list | None = None) -> str:
+    """A readable, stable id: `label` (default: the notebook stem and parameter values) and a hash of everything
+    that defines the run (notebook, parameters, and for a chained run its upstream run and inputs)."""
+    key = [notebook, params] + ([chain] if chain else [])
     h = hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:8]
-    shown = [*(chain or {}).get("tags", {}).values(), *(params[k] for k in sorted(params))]
-    return "-".join([Path(notebook).stem, *(_slug(v) for v in shown)][:6]) + f"-{h}"
+    shown = label if label is not None else [Path(notebook).stem, *(params[k] for k in sorted(params))]
+    return "-".join(_slug(v) for v in shown[:6]) + f"-{h}"
 
 # %% ../nbs/12_sweep.ipynb
 def _product(grid: dict) -> list[dict]:
@@ -83,22 +84,25 @@ def _check_grid(path, i, key, grid) -> dict:
 def _expand(path, i, exp, shared, name, upstream_runs) -> list[Run]:
     nb = exp["notebook"]
     grid, foreach = _check_grid(path, i, "grid", exp.get("grid")), _check_grid(path, i, "foreach", exp.get("foreach"))
-    carry, inputs = list(exp.get("carry") or []), dict(exp.get("inputs") or {})
+    carry = exp.get("carry") or {}
+    carry = dict(carry) if isinstance(carry, dict) else {k: k for k in carry}  # this run's param: upstream's param
+    inputs = dict(exp.get("inputs") or {})
     runs = []
     for up in upstream_runs or [None]:
-        missing = [k for k in carry if up is not None and k not in up.params]
+        missing = [k for k in carry.values() if up is not None and k not in up.params]
         if missing:
             raise DataError(path, f"experiment {i} ({name}): carry names {missing}, which upstream run {up.run_id} does "
                             f"not have (it has: {', '.join(sorted(up.params))})", "Fix carry", field=f"experiments[{i}].carry")
         for values, tags in itertools.product(_product(grid), _product(foreach)):
-            params = {**shared, **(exp.get("params") or {}), **({k: up.params[k] for k in carry} if up else {}), **values}
+            params = {**shared, **(exp.get("params") or {}), **({k: up.params[u] for k, u in carry.items()} if up else {}), **values}
             try:
                 named = {p: str(o).format(**{**params, **tags}) for p, o in inputs.items()}
             except KeyError as e:
                 raise DataError(path, f"experiment {i} ({name}): input placeholder {e} is neither a parameter nor a "
                                 "foreach variable", "Add it to foreach or params", field=f"experiments[{i}].inputs") from None
             chain = {"after": up.run_id, "inputs": named, "tags": tags} if up or tags else None
-            runs.append(Run(nb, params, run_id(nb, params, chain), name, up.run_id if up else None, named, tags))
+            label = [name, *tags.values(), *values.values(), *(params[k] for k in carry)]  # what tells its runs apart
+            runs.append(Run(nb, params, run_id(nb, params, chain, label), name, up.run_id if up else None, named, tags))
     return runs
 
 # %% ../nbs/12_sweep.ipynb
