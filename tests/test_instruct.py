@@ -232,6 +232,17 @@ def test_instruct_chain_04_to_06(tmp_path):
     tuned = tuned if tuned.is_absolute() else out4 / tuned
     state = torch.load(tuned / "state.pt", map_location="cpu", weights_only=False)
     assert state["config"]["objective"] == "clm" and state["config"]["tokenizer"] == ""  # whole text; the checkpoint's tokenizer
+    # 03 -> 04: start from given pre-trained checkpoints (here the first run's), each with its own tokenizer
+    out4b = tmp_path / "04b"
+    pre = {v: str(out4 / outputs[f"pretrained_{v}"]) for v in ("leaner", "ori")}
+    pm.execute_notebook(str(exp / "04_instruct_2x2.ipynb"), str(tmp_path / "04b.ipynb"), kernel_name="python3",
+                        cwd=str(exp), progress_bar=False,
+                        parameters={"out_dir": str(out4b), "max_steps": 1, "eval_every": 1, "warmup_steps": 1,
+                                    "init_leaner": pre["leaner"], "init_ori": pre["ori"]})
+    again = json.loads((out4b / "outputs.json").read_text())
+    assert not (out4b / "tokenizer").exists() and not (out4b / "checkpoints" / "pretrain").exists()
+    state = torch.load(out4b / again["ori_leaner"] / "state.pt", map_location="cpu", weights_only=False)
+    assert state["config"]["init_from"] == pre["ori"]
     out6 = tmp_path / "06"
     pm.execute_notebook(str(EXPERIMENT), str(tmp_path / "06.ipynb"), kernel_name="python3", cwd=str(exp), progress_bar=False,
                         parameters={"out_dir": str(out6), "per_bin": 1, "max_new_tokens": 4,
