@@ -7,8 +7,8 @@ Three parts, each timed and recorded even when another fails:
    on GPU by default, the Trainer gets `torch_compile=True`). tokens/s and MFU (6N + attention FLOPs per
    token over the device's dense bf16 peak, `tinyhelen.models.mfu`). The loops are bench/train_speed.py's.
 2. **pretrain** — experiment 03 in miniature through the library: llama-2K-10M on the leaner and the
-   original corpus (one 2K tokenizer trained on the leaner text, as 03 does), 2 seeds, a few hundred
-   steps; final validation loss per run and the leaner−original gap per seed.
+   original corpus (one 2K tokenizer trained on the leaner text, as 03 does), 2 seeds, 200 steps of
+   64 × 1024 tokens; final validation loss per run and the leaner−original gap per seed.
 3. **code** — experiment 08 through papermill (the notebook itself): code pre-training, then LintSeq /
    plain / RandSeq fine-tuning from that checkpoint and pass@k on a few HumanEval and MBPP problems.
 
@@ -44,12 +44,12 @@ from tinyhelen.core import atomic_write, repo_root  # noqa: E402
 class Sizes:
     "Everything that differs between the GPU check and its CPU smoke version."
     speed_model: str = "tinycodelm-150M"
-    speed_steps: int = 40
-    speed_warmup: int = 15
+    speed_steps: int = 30
+    speed_warmup: int = 10
     speed_block: int = 1024
     speed_micro: int = 16
     pre_model: str = "llama-2K-10M"
-    pre_steps: int = 300
+    pre_steps: int = 200
     pre_block: int = 1024
     pre_micro: int = 64
     pre_seeds: tuple = (1, 2)
@@ -57,8 +57,9 @@ class Sizes:
     code_params: dict = None
 
 
-GPU = Sizes(code_params=dict(model="tinycodelm-150M", limit=200, pretrain_steps=200, max_steps=100, block_size=512,
-                             micro_batch=16, lr=3e-4, warmup_steps=10, eval_every=50, problems=8, n_samples=4,
+# sized for ≤10 minutes on one H100 in all (most of it torch.compile and papermill start-up, not steps)
+GPU = Sizes(code_params=dict(model="tinycodelm-150M", limit=200, pretrain_steps=100, max_steps=60, block_size=512,
+                             micro_batch=16, lr=3e-4, warmup_steps=10, eval_every=30, problems=5, n_samples=4,
                              max_new_tokens=128, ks="1,4", workers=8, tasks=8))
 CPU_SMOKE = Sizes(speed_model="tinycodelm-smoke", speed_steps=4, speed_warmup=2, speed_block=32, speed_micro=2,
                   pre_model="llama-smoke", pre_steps=3, pre_block=32, pre_micro=2, genres="wiki",
