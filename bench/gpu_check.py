@@ -63,7 +63,7 @@ GPU = Sizes(code_params=dict(model="tinycodelm-150M", limit=200, pretrain_steps=
                              max_new_tokens=128, ks="1,4", workers=8, tasks=8))
 CPU_SMOKE = Sizes(speed_model="tinycodelm-smoke", speed_steps=4, speed_warmup=2, speed_block=32, speed_micro=2,
                   pre_model="llama-smoke", pre_steps=3, pre_block=32, pre_micro=2, genres="wiki",
-                  code_params=dict(model="tinycodelm-smoke", limit=8, n=1, pretrain_steps=2, max_steps=2, block_size=64,
+                  code_params=dict(model="tinycodelm-smoke", limit=8, n=1, pretrain_steps=2, max_steps=2, block_size=256,
                                    micro_batch=2, warmup_steps=1, eval_every=2, eval_batches=1, problems=1, n_samples=1,
                                    max_new_tokens=8, ks="1", workers=1, tasks=1, conditions="lintseq,plain,randseq",
                                    benchmarks="humaneval", device="cpu"))
@@ -116,10 +116,9 @@ def part_code(s: Sizes, tmp: Path) -> dict:
     "Experiment 08 as papermill runs it, with the sizes' parameters."
     nb = repo_root(Path(__file__).parent) / "nbs" / "experiments" / "08_code_sft.ipynb"
     out = tmp / "08"
+    import yaml  # -y keeps each parameter's type ("1" stays a string, as ks must be)
     cmd = [sys.executable, "-m", "papermill", str(nb), str(tmp / "08.ipynb"), "-k", "python3", "--log-level", "ERROR",
-           "-p", "out_dir", str(out), "--cwd", str(nb.parent)]
-    for k, v in s.code_params.items():
-        cmd += ["-p", k, str(v)]
+           "--cwd", str(nb.parent), "-y", yaml.safe_dump({**s.code_params, "out_dir": str(out)})]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
         raise RuntimeError(f"papermill 08 failed: {r.stderr[-1500:]}")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 EXP = Path(__file__).resolve().parents[1] / "nbs" / "experiments"
-TINY = dict(limit=8, n=1, max_steps=2, block_size=64, micro_batch=2, warmup_steps=1, eval_every=2, eval_batches=1,
+TINY = dict(limit=8, n=1, max_steps=2, block_size=256, micro_batch=2, warmup_steps=1, eval_every=2, eval_batches=1,
             problems=1, n_samples=1, max_new_tokens=8, ks="1", workers=1, tasks=1, benchmarks="humaneval", device="cpu")
 
 
