@@ -1,6 +1,7 @@
 # tinyhelen — every target sets itself up: the first call creates .venv and installs the package.
 #
 #   make reproduce   the main job on the embedded sample (CPU, minutes)
+#   make cpu         the CPU profile: TinyHelen's claims at llama-2K-1M (needs the 10M train split; ~2-3 h on 2 cores)
 #   make test        notebooks (nbdev_test) + pytest: what CI runs
 #   make lab         JupyterLab on nbs/ with the package installed in editable mode
 #   make docs        the docs site, built offline into docs/_build/html
@@ -19,7 +20,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 JOBS ?= 2
 
-.PHONY: help install reproduce test test-nbs test-py test-slow export check-export lab docs docs-exec clean-nbs clean
+.PHONY: help install reproduce cpu test test-nbs test-py test-slow export check-export lab docs docs-exec clean-nbs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -39,6 +40,12 @@ reproduce: $(STAMP)  ## the main job: data report + every experiment at smoke si
 	$(BIN)/tinyhelen data stats --out figures
 	$(BIN)/tinyhelen sweep run sweeps/smoke.yaml; status=$$?; \
 	$(BIN)/tinyhelen sweep summary sweeps/smoke.yaml --out figures && exit $$status
+
+cpu: $(STAMP)  ## the CPU profile (TINYHELEN_DATA=DIR with the 10M train split): sweeps/cpu.yaml -> figures/cpu/, nbs/results/cpu.ipynb
+	@test -n "$$TINYHELEN_DATA" || { echo "make cpu: needs the full data (the 10M train split). Get it with"\
+	  "'.venv/bin/tinyhelen data download --data-root DIR', then run: TINYHELEN_DATA=DIR make cpu" >&2; exit 2; }
+	$(BIN)/tinyhelen sweep run sweeps/cpu.yaml
+	$(BIN)/python -m papermill nbs/results/cpu.ipynb nbs/results/cpu.ipynb --cwd nbs/results --log-level ERROR
 
 export: $(STAMP)  ## notebooks -> tinyhelen/ (nbdev_export)
 	$(BIN)/nbdev_export
