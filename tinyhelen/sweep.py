@@ -152,9 +152,20 @@ def load_sweep(path: str | os.PathLike) -> Sweep:
 
 # %% ../nbs/12_sweep.ipynb
 def notebook_parameters(path: str | os.PathLike) -> list[str]:
-    "The names defined in a notebook's `parameters` cell (as papermill sees them)."
+    """The names defined in a notebook's `parameters` cell, as papermill sees them. A name assigned in the cell
+    that papermill cannot read (it skips a line whose comment holds an `=`) is an error: it could not be set."""
+    import ast
+    import nbformat
     import papermill
-    return list(papermill.inspect_notebook(str(path)))
+    seen = list(papermill.inspect_notebook(str(path)))
+    cell = next((c for c in nbformat.read(str(path), as_version=4).cells if "parameters" in c.metadata.get("tags", [])), None)
+    assigned = [t.id for n in ast.parse(cell.source).body if isinstance(n, ast.Assign) for t in n.targets
+                if isinstance(t, ast.Name)] if cell is not None else []
+    hidden = [n for n in assigned if n not in seen]
+    if hidden:
+        raise DataError(path, f"papermill cannot read the parameters {', '.join(hidden)} (an '=' in a comment on their "
+                        "line hides them)", "Reword those comments without '='", field="parameters cell")
+    return seen
 
 
 def validate(sweep: Sweep, path: str | os.PathLike = "sweep file") -> None:
