@@ -48,6 +48,11 @@ CASES = [
     ("patched_os_exit", "import os, sys\nos._exit = lambda code: None\nsys.exit = lambda *a: None\nassert False", False),
     ("patched_builtins", "import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.type = lambda *a: str\n"
      "builtins.BaseException = object\nassert False", False),
+    ("signal_handler_frame_forgery", "import signal, os\ndef h(signum, frame):\n    f = frame\n    while f is not None:\n"
+     "        for v in list(f.f_locals.values()):\n            if isinstance(v, bytes) and len(v) == 32:\n"
+     "                for fd in range(3, 64):\n                    try: os.write(fd, b'\\n' + v + b' passed \\n')\n"
+     "                    except OSError: pass\n                os._exit(0)\n        f = f.f_back\n"
+     "signal.signal(signal.SIGALRM, h)\nsignal.setitimer(signal.ITIMER_REAL, 0.01)\nwhile True: pass", False),
     ("trace_skips_the_assert", "import sys\ndef t(frame, event, arg):\n    if event == 'line' and frame.f_lineno == 7:\n"
      "        frame.f_lineno = 8\n    return t\nsys.settrace(t); sys._getframe().f_trace = t\nassert False\nx = 1\n", False),
 ]

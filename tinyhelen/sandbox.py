@@ -5,7 +5,6 @@
 # %% ../nbs/09a_sandbox.ipynb 2
 from __future__ import annotations
 
-import _thread
 import collections
 import ctypes
 import gc
@@ -148,44 +147,46 @@ _REFUSED_EVENTS = frozenset({"sys._getframe", "sys._current_frames", "sys._curre
 _FRAME_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
 
 
-def _refuse(event, args, events=_REFUSED_EVENTS, attrs=_FRAME_ATTRS, refused=_Refused):
+_SIGNAL_MODULES = frozenset({"signal", "_signal"})
+
+
+def _refuse(event, args, events=_REFUSED_EVENTS, attrs=_FRAME_ATTRS, fresh=_SIGNAL_MODULES, refused=_Refused):
     # only locals and methods of builtin types here: the program can replace any global or builtin name
-    if event in events or event.startswith("ctypes.") or (event == "object.__getattr__" and args[1] in attrs):
+    if (event in events or event.startswith("ctypes.") or (event == "object.__getattr__" and args[1] in attrs)
+            or (event == "import" and args[0] in fresh)):  # a fresh copy of the signal module would bring back `signal`
         raise refused(f"{event} is not available in the sandbox")
 
 
+def _no_signal_handlers() -> None:
+    "A Python signal handler is handed the frame it interrupts, from which `f_back` leads to the verdict's locals."
+    import _signal
+    _disable(signal, "signal")
+    _disable(_signal, "signal")
+
+
 def _judge(program: str, wfd: int, nonce: bytes, guard: bool) -> None:
-    "Run `program` in a second thread and write its verdict line; never returns."
-    write, exit_, done, box = os.write, os._exit, _thread.allocate_lock(), []
+    "Run `program` and write its verdict line; never returns."
+    write, exit_, box = os.write, os._exit, []
     assertion, sysexit, memory, anything, typeof = AssertionError, SystemExit, MemoryError, BaseException, type
     try:
         code = compile(program, "<program>", "exec")
     except BaseException as e:  # nothing of the program has run yet
         box.append(("error", f"{type(e).__name__}: {e}"))
     else:
-        def body():
-            try:
-                exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
-                box.append(("passed", ""))
-            except assertion as e:
-                box.append(("failed", "AssertionError: " + (e.args[0] if e.args and type(e.args[0]) is str else "")))
-            except sysexit as e:
-                box.append(("failed", f"exited before its tests finished (SystemExit {e.code!r})"))
-            except memory:
-                box.append(("error", "MemoryError (memory limit)"))
-            except anything as e:
-                box.append(("error", f"{typeof(e).__name__}: {e}"))
-            finally:
-                done.release()
-        done.acquire()
         if guard:
+            _no_signal_handlers()
             sys.addaudithook(_refuse)
         try:
-            _thread.start_new_thread(body, ())
-        except BaseException as e:
-            box.append(("error", f"could not start the program: {e!r}"))
-            done.release()
-        done.acquire()
+            exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
+            box.append(("passed", ""))
+        except assertion as e:
+            box.append(("failed", "AssertionError: " + (e.args[0] if e.args and typeof(e.args[0]) is str else "")))
+        except sysexit as e:
+            box.append(("failed", f"exited before its tests finished (SystemExit {e.code!r})"))
+        except memory:
+            box.append(("error", "MemoryError (memory limit)"))
+        except anything as e:
+            box.append(("error", f"{typeof(e).__name__}: {e}"))
     status, reason = box[0] if box else ("error", "no outcome")
     write(wfd, b"\n" + nonce + b" " + status.encode() + b" " + reason.replace("\n", " ")[:500].encode("utf-8", "replace") + b"\n")
     exit_(0)
