@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import ctypes
 import gc
+import importlib.util
 import json
 import math
 import re
@@ -505,8 +506,11 @@ class Sandbox:
             os.makedirs(home, mode=0o755, exist_ok=True)
             cfg = json.dumps({"home": home, "unsafe": self.unsafe, "guard": self.guard})
             # not `-m tinyhelen.sandbox` with a __main__ guard: a notebook kernel runs as __main__ too, and
-            # would turn itself into a zygote (and leave its namespaces) when the cell ran
-            p = subprocess.Popen([sys.executable, "-c", "from tinyhelen.sandbox import zygote_main; zygote_main()", cfg],
+            # would turn itself into a zygote (and leave its namespaces) when the cell ran. This module's own
+            # folder comes first: a `tinyhelen/` in the current folder must not stand in for it
+            here = os.path.dirname(os.path.dirname(importlib.util.find_spec("tinyhelen.sandbox").origin))
+            code = f"import sys; sys.path.insert(0, {here!r}); from tinyhelen.sandbox import zygote_main; zygote_main()"
+            p = subprocess.Popen([sys.executable, "-c", code, cfg],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
             hello = json.loads(p.stdout.readline() or '{"ready": false, "why": "the worker exited at start"}')
             if not hello["ready"]:
