@@ -259,10 +259,22 @@ def test_request_timeout_is_an_option(tmp_path):
     assert "--timeout" in r.stdout
 
 
-def _cli(*args, **kw):
-    code = "import sys; from tinyhelen.cli import main; sys.exit(main(sys.argv[1:]))"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OPENAI_API_KEY": "local"}
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=300, **kw)
+class _Result:
+    def __init__(self, returncode, stderr):
+        self.returncode, self.stderr = returncode, stderr
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    "`cli(*args)`: the console script's `main`, in this process (it is what a user runs), with its exit code and stderr."
+    from tinyhelen.cli import main
+    monkeypatch.setenv("OPENAI_API_KEY", "local")
+
+    def run(*args):
+        capsys.readouterr()
+        rc = main(list(args))
+        return _Result(rc, capsys.readouterr().err)
+    return run
 
 
 def _one_line_error(r, *needles):
@@ -271,21 +283,21 @@ def _one_line_error(r, *needles):
     assert len(lines) == 1 and all(n in lines[0] for n in needles), r.stderr[-2000:]
 
 
-def test_bad_input_files_are_one_line_errors(tmp_path):
+def test_bad_input_files_are_one_line_errors(tmp_path, cli):
     good = zstandard.ZstdCompressor().compress(b"".join(json.dumps(d).encode() + b"\n" for d in web_docs(20)))
     cases = {"corrupt.jsonl.zst": b"\x28\xb5\x2f\xfd" + bytes(range(200)), "truncated.jsonl.zst": good[: len(good) // 2],
              "empty.jsonl": b"", "empty.jsonl.zst": zstandard.ZstdCompressor().compress(b"")}
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
-        r = _cli("refine", "run", "--input", str(tmp_path / name), "--output", str(tmp_path / f"out-{name}"),
+        r = cli("refine", "run", "--input", str(tmp_path / name), "--output", str(tmp_path / f"out-{name}"),
                  "--base-url", "http://127.0.0.1:9/v1")
         _one_line_error(r, str(tmp_path / name))
     (tmp_path / "nofiles").mkdir()
-    _one_line_error(_cli("refine", "run", "--input", str(tmp_path / "nofiles"), "--output", str(tmp_path / "o"),
+    _one_line_error(cli("refine", "run", "--input", str(tmp_path / "nofiles"), "--output", str(tmp_path / "o"),
                          "--base-url", "http://127.0.0.1:9/v1"), str(tmp_path / "nofiles"), "no input files")
 
 
-def test_truncated_or_empty_corpus_files_are_clear_errors(tmp_path):
+def test_truncated_or_empty_corpus_files_are_clear_errors(tmp_path, cli):
     import shutil
     from tinyhelen.core import DataError
     from tinyhelen.data import load_corpus
@@ -296,10 +308,10 @@ def test_truncated_or_empty_corpus_files_are_clear_errors(tmp_path):
     web.write_bytes(data[: len(data) // 2])
     with pytest.raises(DataError, match="truncated"):
         load_corpus("ori", ["web"], root=root)
-    r = _cli("data", "stats", "--data-root", str(root), "--genres", "web", "--out", str(tmp_path / "fig"))
+    r = cli("data", "stats", "--data-root", str(root), "--genres", "web", "--out", str(tmp_path / "fig"))
     _one_line_error(r, str(web), "truncated")
     web.write_bytes(zstandard.ZstdCompressor().compress(b""))
-    _one_line_error(_cli("data", "stats", "--data-root", str(root), "--genres", "web", "--out", str(tmp_path / "fig")),
+    _one_line_error(cli("data", "stats", "--data-root", str(root), "--genres", "web", "--out", str(tmp_path / "fig")),
                     str(web), "no records")
     with pytest.raises(DataError, match="no records"):
         load_corpus("ori", ["web"], root=root)
@@ -323,28 +335,28 @@ def test_damaged_records_and_unparsable_code_are_rejects_with_file_and_line(tmp_
 
 
 def test_one_huge_line_is_cut_and_identical_chunks_are_asked_once(tmp_path):
-    write_jsonl(tmp_path / "in" / "a.jsonl", [{"id": "huge", "genre": "web", "text": "spam " * 200_000 + "x" * 100_000}])
+    write_jsonl(tmp_path / "in" / "a.jsonl", [{"id": "huge", "genre": "web", "text": "spam " * 20_000 + "x" * 30_000}])
     with LocalChatServer(toy_responder) as srv:
         refine(RefineConfig(input=str(tmp_path / "in"), output=str(tmp_path / "out"), model="toy", base_url=srv.base_url))
-        # a megabyte of one repeated word and a 100 kB "word": four distinct chunks, not hundreds of requests
+        # 100 kB of one repeated word and a 30 kB "word": four distinct chunks, not dozens of requests
         assert srv.requests <= 6, srv.requests
     items, rejects = read_out(tmp_path / "out")
     assert len(items) + len(rejects) == 1
 
 
-def test_a_rerun_over_changed_input_refuses(tmp_path):
+def test_a_rerun_over_changed_input_refuses(tmp_path, cli):
     inp = tmp_path / "in" / "a.jsonl"
     write_jsonl(inp, web_docs(2))
     with LocalChatServer(toy_responder) as srv:
         args = ("refine", "run", "--input", str(inp), "--output", str(tmp_path / "out"), "--model", "toy", "--base-url", srv.base_url)
-        assert _cli(*args).returncode == 0
-        assert _cli(*args).returncode == 0, "the same input resumes"
+        assert cli(*args).returncode == 0
+        assert cli(*args).returncode == 0, "the same input resumes"
         write_jsonl(inp, web_docs(5))
-        _one_line_error(_cli(*args), "different input", "a.jsonl", "--output")
+        _one_line_error(cli(*args), "different input", "a.jsonl", "--output")
 
 
 def test_kill_9_leaves_no_process_and_no_partial_file(tmp_path):
-    write_jsonl(tmp_path / "in" / "a.jsonl", long_docs(12))
+    write_jsonl(tmp_path / "in" / "a.jsonl", long_docs(8))
     env = {**os.environ, "PYTHONPATH": str(REPO), "OPENAI_API_KEY": "local"}
     out = tmp_path / "out-kill9"
     with LocalChatServer(toy_responder, latency=0.2) as srv:
