@@ -1193,6 +1193,8 @@ def _retry_failed(cfg: RefineConfig) -> int:
     "Re-open the finished tasks whose rejects include a document that failed for the server's fault; returns how many."
     base, logs = Path(cfg.output) / "work" / "rejects", Path(cfg.output) / "logs"
     reopened = 0
+    if "replay" in cfg.backend:  # a recording answers the same again: nothing to retry
+        return 0
     for f in sorted(base.glob("*.jsonl")) if base.is_dir() else ():
         rows = [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines()]
         if any(r["reason"] in RETRY_REASONS for r in rows):
