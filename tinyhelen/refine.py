@@ -1138,8 +1138,8 @@ class RefineConfig:
                          cache_dir=self.cache_dir or str(Path(self.output) / "cache"))
 
 
-def _input_files(cfg: RefineConfig) -> tuple[str, str | None, list[str]]:
-    "(folder, pattern, files) of `--input`; each file checked whole first (a DataError names the file and what is wrong)."
+def _list_inputs(cfg: RefineConfig) -> tuple[str, str | None, list[str]]:
+    "(folder, pattern, files) of `--input`, as the reader will see them."
     src = Path(cfg.input)
     if not src.exists():
         raise DataError(src, "input not found", "Give a folder or file of JSON lines")
@@ -1148,6 +1148,12 @@ def _input_files(cfg: RefineConfig) -> tuple[str, str | None, list[str]]:
     if not files:
         raise DataError(src, f"no input files{f' matching {pattern!r}' if pattern else ''} in this folder",
                         "Give a folder holding .jsonl or .jsonl.zst files, or --glob for their names")
+    return folder, pattern, files
+
+
+def _input_files(cfg: RefineConfig) -> tuple[str, str | None, list[str]]:
+    "`_list_inputs`, each file checked whole first (a DataError names the file and what is wrong)."
+    folder, pattern, files = _list_inputs(cfg)
     for f in files:  # a truncated or corrupt file would otherwise end its task early, or fail it with a traceback
         check_stream(Path(folder) / f)
     return folder, pattern, files
@@ -1157,7 +1163,7 @@ def _input_identity(cfg: RefineConfig) -> dict:
     "What this run reads: every input file's size and modification time, or the corpus it names."
     if not cfg.input:
         return {"corpus": cfg.corpus, "genres": cfg.genres, "size": cfg.size, "split": cfg.split, "limit": cfg.limit}
-    folder, _, files = _input_files(cfg)
+    folder, _, files = _list_inputs(cfg)
     stat = {f: os.stat(Path(folder) / f) for f in files}
     return {"files": {f: [s.st_size, s.st_mtime_ns] for f, s in sorted(stat.items())}, "limit": cfg.limit}
 
