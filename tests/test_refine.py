@@ -319,13 +319,14 @@ def test_truncated_or_empty_corpus_files_are_clear_errors(tmp_path, cli):
 
 def test_damaged_records_and_unparsable_code_are_rejects_with_file_and_line(tmp_path):
     recs = [json.dumps({"id": "ok", "genre": "web", "text": "The happy children played a long game in the big park. " * 3}),
-            json.dumps({"id": "g\u0001\u00e9rbl\u0007", "genre": "web", "text": "Some text that reads like a page. " * 3}),
+            json.dumps({"id": "bravo", "genre": "web", "text": "Some text that reads like a page of the web. " * 3}),
             json.dumps({"id": "c1", "genre": "code", "prompt": "Add two numbers.", "response": "def add(a, b):\n    return a + b\n"}),
             json.dumps({"id": "c2", "genre": "code", "prompt": "Add two numbers.", "response": "def add(a, b)\n    return a +\n"})]
-    # a zstd frame without a checksum: damage cannot be seen in the stream, only in what it decodes to
+    # a zstd frame without a checksum: a damaged byte cannot be seen in the stream, only in what it decodes to
+    packed = zstandard.ZstdCompressor(level=-5, write_checksum=False).compress(("\n".join(recs) + "\n").encode())
+    at = packed.index(b"bravo") + 2  # stored as a literal: one byte of the id
     (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "x.jsonl.zst").write_bytes(zstandard.ZstdCompressor(write_checksum=False).compress(
-        ("\n".join(recs) + "\n").encode()))
+    (tmp_path / "in" / "x.jsonl.zst").write_bytes(packed[:at] + b"\x07" + packed[at + 1:])
     with LocalChatServer(toy_responder) as srv:
         refine(RefineConfig(input=str(tmp_path / "in"), output=str(tmp_path / "out"), model="toy", base_url=srv.base_url))
     items, rejects = read_out(tmp_path / "out")
