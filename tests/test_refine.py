@@ -326,7 +326,7 @@ def test_damaged_records_and_unparsable_code_are_rejects_with_file_and_line(tmp_
     packed = zstandard.ZstdCompressor(level=-5, write_checksum=False).compress(("\n".join(recs) + "\n").encode())
     at = packed.index(b"bravo") + 2  # stored as a literal: one byte of the id
     (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "x.jsonl.zst").write_bytes(packed[:at] + b"\x07" + packed[at + 1:])
+    (tmp_path / "in" / "x.jsonl.zst").write_bytes(packed[:at] + b"\x7f" + packed[at + 1:])  # still valid JSON
     with LocalChatServer(toy_responder) as srv:
         refine(RefineConfig(input=str(tmp_path / "in"), output=str(tmp_path / "out"), model="toy", base_url=srv.base_url))
     items, rejects = read_out(tmp_path / "out")
