@@ -44,3 +44,21 @@ def test_offline_download_fails_fast_with_advice(tmp_path):
     r = run("data", "download", "--data-root", str(tmp_path), "--versions", "leaner", "--sizes", "10M",
             "--splits", "validation", env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HOME": str(tmp_path)})
     assert r.returncode == 2 and "could not download" in r.stderr and "TINYHELEN_DATA" in r.stderr
+
+
+def test_user_errors_are_one_line_and_bugs_keep_their_traceback(monkeypatch, capsys):
+    import tinyhelen.refine
+    from tinyhelen.cli import main
+    from tinyhelen.core import UsageError
+
+    def fails_with(exc):
+        def run(**kw):
+            raise exc
+        return run
+    monkeypatch.setattr(tinyhelen.refine, "run", fails_with(UsageError("out/ holds a run over\nother input; use a new --output")))
+    assert main(["refine", "run"]) == 2
+    err = capsys.readouterr().err
+    assert err == "tinyhelen refine: error: out/ holds a run over other input; use a new --output\n"
+    monkeypatch.setattr(tinyhelen.refine, "run", fails_with(KeyError("a bug")))
+    with pytest.raises(KeyError):
+        main(["refine", "run"])

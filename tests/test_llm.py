@@ -26,12 +26,31 @@ def test_timeouts_are_retried_then_reported(tmp_path):
         assert len(be.cache) == 0, "failures are not cached"
 
 
-def test_bad_request_not_retried_and_broken_body_is_an_error(tmp_path):
+def test_bad_request_not_retried_and_broken_body_is_retried_then_an_error(tmp_path):
     with LocalChatServer(rejected=["BAD"], broken=["BROKEN"]) as srv:
-        be = make_backend(_cfg(srv, tmp_path))
+        be = make_backend(_cfg(srv, tmp_path, max_retries=2))
         reps = be.generate([Request.user("BAD one"), Request.user("BROKEN one"), Request.user("fine")])
         assert "BadRequest" in reps[0].error and not reps[1].ok and reps[2].text == "fine"
-        assert srv.requests == 3 and be.usage.retries == 0, "400 and unparsable bodies are not retried"
+        assert srv.requests == 3 + 2 and be.usage.retries == 2, "a 400 is final; a body that is not JSON is a server fault"
+        assert len(be.cache) == 1, "only the answer is cached"
+
+
+def test_every_kind_of_server_fault_is_retried(tmp_path):
+    # malformed JSON and empty `choices` are transient faults like 429/500 and stalls: all recover with retries
+    with LocalChatServer(faults=0.5, stall=2.0, seed=3) as srv:
+        be = make_backend(_cfg(srv, tmp_path, concurrency=8, max_retries=12, timeout=0.5))
+        reps = be.generate([Request.user(str(i)) for i in range(24)])
+        assert [r.error for r in reps] == [None] * 24 and [r.text for r in reps] == [str(i) for i in range(24)]
+        assert set(srv.fault_counts) == set(LocalChatServer.FAULTS), srv.fault_counts
+        assert be.usage.retries == srv.failures
+
+
+def test_identical_requests_are_sent_once(tmp_path):
+    with LocalChatServer() as srv:
+        be = make_backend(_cfg(srv, tmp_path))
+        reps = be.generate([Request.user("same")] * 64 + [Request.user("other")])
+        assert [r.text for r in reps] == ["same"] * 64 + ["other"] and srv.requests == 2
+        assert be.usage.calls == 2 and be.usage.cache_hits == 63
 
 
 def test_rate_limits_and_server_errors_recover(tmp_path):

@@ -10,10 +10,10 @@ import importlib
 import inspect
 import sys
 
-from .core import DataError
+from .core import DataError, UsageError
 
 # %% auto 0
-__all__ = ['GROUPS', 'subcommands', 'command', 'build_parser', 'main']
+__all__ = ['GROUPS', 'USER_ERRORS', 'subcommands', 'command', 'build_parser', 'main']
 
 # %% ../nbs/99_cli.ipynb
 GROUPS: dict[str, tuple[str, list[str]]] = {
@@ -60,6 +60,9 @@ def build_parser(group: str | None = None) -> argparse.ArgumentParser:
     return p
 
 
+USER_ERRORS = (DataError, UsageError, FileNotFoundError, ConnectionError)  # anything else is a bug: its traceback shows
+
+
 def main(argv: list[str] | None = None):
     "Entry point of the `tinyhelen` console script."
     argv = sys.argv[1:] if argv is None else argv
@@ -68,7 +71,7 @@ def main(argv: list[str] | None = None):
     args = vars(build_parser(argv[0]).parse_args(argv[1:]))
     try:
         args.pop("_fn")(**args)
-    except (DataError, FileNotFoundError, ConnectionError) as e:  # the user's to fix: the message, not a traceback
-        print(f"tinyhelen {argv[0]}: error: {e}", file=sys.stderr)
+    except USER_ERRORS as e:  # the user's to fix: one line (what, where, what to do), not a traceback
+        print(f"tinyhelen {argv[0]}: error: " + " ".join(str(e).split()), file=sys.stderr)
         return 2
     return 0  # the console script exits with this; a command's Python return value is for notebook callers

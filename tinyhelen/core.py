@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 # %% auto 0
-__all__ = ['PACKAGE_DIR', 'SAMPLE_DATA', 'DATA_ENV', 'data_root', 'repo_root', 'DataError', 'seed_everything', 'current_umask',
-           'atomic_write', 'atomic_dir', 'markdown_table', 'write_figure', 'set_style']
+__all__ = ['PACKAGE_DIR', 'SAMPLE_DATA', 'DATA_ENV', 'data_root', 'repo_root', 'UsageError', 'DataError', 'seed_everything',
+           'current_umask', 'atomic_write', 'atomic_dir', 'markdown_table', 'write_figure', 'set_style']
 
 # %% ../nbs/00_core.ipynb
 PACKAGE_DIR = Path(importlib.util.find_spec("tinyhelen").origin).parent  # same answer in a notebook and in the module
@@ -47,6 +47,10 @@ def repo_root(start: str | os.PathLike | None = None) -> Path:
     return here
 
 # %% ../nbs/00_core.ipynb
+class UsageError(Exception):
+    "A mistake the user can fix (a flag, a folder, the machine's set-up): the CLI prints it as one line and exits 2."
+
+
 class DataError(ValueError):
     "Bad input data: names the file, the line (1-based, if known) or field, and a fix."
     def __init__(self, path, problem: str, hint: str = "", line: int | None = None, field: str | None = None):

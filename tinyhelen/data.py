@@ -19,8 +19,8 @@ from .core import DataError, data_root
 
 # %% auto 0
 __all__ = ['VERSIONS', 'SIZES', 'SPLITS', 'GENRES', 'PRETRAIN_GENRES', 'HUB_REPO', 'TEMPLATES', 'GLUE_TASKS', 'EVAL_BINS',
-           'tinyhelen_dir', 'iter_records', 'normalise', 'corpus_files', 'read_genre', 'load_corpus', 'words',
-           'align_by_order', 'load_pairs', 'load_glue', 'load_eval', 'download', 'add_cli']
+           'tinyhelen_dir', 'check_stream', 'iter_records', 'normalise', 'corpus_files', 'read_genre', 'load_corpus',
+           'words', 'align_by_order', 'load_pairs', 'load_glue', 'load_eval', 'download', 'add_cli']
 
 # %% ../nbs/01_data.ipynb
 VERSIONS = ("ori", "leaner")
@@ -44,11 +44,55 @@ def tinyhelen_dir(root: str | os.PathLike | None = None) -> Path:
 _REDOWNLOAD = "The file is damaged: re-download it (`tinyhelen data download`) or restore it from its source"
 
 
+class _ZstdFrames(io.RawIOBase):
+    "A .zst file decompressed frame after frame; a file that ends inside a frame is an error, not a short read."
+    def __init__(self, path: Path):
+        self._f, self._path, self._out, self._rest, self._open = open(path, "rb"), path, b"", b"", False
+        self._d = zstandard.ZstdDecompressor().decompressobj()
+
+    def readable(self) -> bool: return True
+
+    def readinto(self, b) -> int:
+        while not self._out:
+            raw, self._rest = self._rest or self._f.read(1 << 16), b""
+            if not raw:
+                if self._open:
+                    raise DataError(self._path, "the zstd stream ends inside a frame: the file is truncated", _REDOWNLOAD)
+                return 0
+            if self._d.eof:  # the next frame
+                self._d = zstandard.ZstdDecompressor().decompressobj()
+            self._open = True
+            self._out = self._d.decompress(raw)
+            if self._d.eof:
+                self._open, self._rest = False, self._d.unused_data
+        n = min(len(b), len(self._out))
+        b[:n], self._out = self._out[:n], self._out[n:]
+        return n
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
 def _open_bytes(path: Path) -> io.BufferedIOBase:
-    f = open(path, "rb")
     if path.suffix == ".zst":
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(f, closefd=True))
-    return f
+        return io.BufferedReader(_ZstdFrames(path))
+    return open(path, "rb")
+
+
+def check_stream(path: str | os.PathLike) -> int:
+    "Non-blank lines of a (possibly .zst) file; a DataError naming the file if it is empty, truncated or corrupt."
+    path = Path(path)
+    n = 0
+    try:
+        with _open_bytes(path) as f:
+            n = sum(1 for raw in f if raw.strip())
+    except zstandard.ZstdError as e:
+        raise DataError(path, f"corrupt zstd stream ({e})", _REDOWNLOAD) from None
+    if n == 0:
+        raise DataError(path, "no records: the file is empty" + (" once decompressed" if path.suffix == ".zst" else ""),
+                        "Give a file with one JSON record per line")
+    return n
 
 
 def _decode(raw: bytes, path: Path, line: int | None) -> str:
@@ -77,15 +121,19 @@ def iter_records(path: str | os.PathLike) -> Iterator[tuple[int, object]]:
                     raise DataError(path, f"expected a JSON array, found {type(items).__name__}", _REDOWNLOAD)
                 yield from enumerate(items, start=1)
                 return
+            seen = False
             for n, raw in enumerate(f, start=1):
                 line = _decode(raw, path, n).strip()
                 if not line:
                     continue
                 try:
                     yield n, json.loads(line)
+                    seen = True
                 except json.JSONDecodeError as e:
                     raise DataError(path, f"line is not valid JSON ({e.msg} at column {e.colno}); it may be truncated",
                                     _REDOWNLOAD, line=n) from None
+            if not seen:  # silence here would read as a genre with no documents
+                raise DataError(path, "no records: the file is empty", _REDOWNLOAD)
     except zstandard.ZstdError as e:
         raise DataError(path, f"corrupt zstd stream ({e})", _REDOWNLOAD) from None
 

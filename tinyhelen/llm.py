@@ -160,13 +160,17 @@ class Backend:
 
     async def agenerate(self, reqs: list[Request]) -> list[Reply]:
         out: list[Reply | None] = [None] * len(reqs)
-        todo = []
+        todo, first, same = [], {}, {}  # same: a later identical request -> the one that is sent
         for i, r in enumerate(reqs):
-            hit = self.cache.get(self.key(r)) if self.cache is not None else None
+            key = self.key(r)
+            hit = self.cache.get(key) if self.cache is not None else None
             if hit is not None:
                 out[i] = Reply(text=hit["text"], prompt_tokens=hit.get("prompt_tokens", 0),
                                completion_tokens=hit.get("completion_tokens", 0), cached=True)
+            elif key in first:  # identical prompts (e.g. the repeated chunks of a degenerate document) are sent once
+                same[i] = first[key]
             else:
+                first[key] = i
                 todo.append(i)
 
         loop, writes = asyncio.get_running_loop(), []
@@ -184,6 +188,9 @@ class Backend:
                 await self._generate([reqs[i] for i in todo], done)
         finally:  # every reply received is on disk before we return or fail
             await asyncio.gather(*writes)
+        for i, j in same.items():
+            out[i] = Reply(text=out[j].text, prompt_tokens=out[j].prompt_tokens,
+                           completion_tokens=out[j].completion_tokens, cached=out[j].ok, error=out[j].error)
         for r, rep in zip(reqs, out):
             rep.meta = r.meta
             self.usage.add(rep, self.cfg)
@@ -207,7 +214,8 @@ def describe_error(e: Exception) -> str:
 
 def _retryable(e: Exception) -> bool:
     import openai
-    if isinstance(e, (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError)):
+    if isinstance(e, (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError,
+                      openai.APIResponseValidationError, ValueError)):  # a body that is not the JSON it should be
         return True
     return isinstance(e, openai.APIStatusError) and e.status_code >= 500
 
@@ -270,11 +278,16 @@ class OpenAIBackend(Backend):
         try:
             # the same body `chat.completions.create` sends, through the same client, errors and timeouts; its
             # typed parameters and reply models cost more CPU per request than all the rest of the client
-            return _reply_of(await client.post("/chat/completions", body=body, cast_to=dict)), None
-        except Exception as e:  # noqa: BLE001 -- classified below; never crash the shard
-            if not _retryable(e) or attempt == self.cfg.max_retries:
-                return Reply(error=describe_error(e)), None
-            return None, _retry_after(e) or self.cfg.backoff * 2 ** attempt * (0.5 + random.random())
+            rep = _reply_of(await client.post("/chat/completions", body=body, cast_to=dict))
+            if rep.ok:
+                return rep, None
+            # malformed JSON, no `choices`, no message: the server's fault, not the prompt's; retried like a 500
+            e = ValueError(rep.error)
+        except Exception as exc:  # noqa: BLE001 -- classified below; never crash the shard
+            e = exc
+        if not _retryable(e) or attempt == self.cfg.max_retries:
+            return Reply(error=describe_error(e)), None
+        return None, _retry_after(e) or self.cfg.backoff * 2 ** attempt * (0.5 + random.random())
 
     async def _generate(self, reqs, done):
         # `concurrency` workers, each sending its next request as soon as its last reply is in (a task per request
@@ -378,8 +391,14 @@ def make_backend(cfg: LLMConfig, **kw) -> Backend:
 # %% ../nbs/04a_llm.ipynb
 class LocalChatServer:
     "A small OpenAI-compatible chat server on 127.0.0.1, run in a background thread."
-    def __init__(self, responder=None, latency: float = 0.0, fail_every: int = 0, malformed=(), broken=(), rejected=()):
+    FAULTS = ("429", "500", "malformed_json", "empty_choices", "stall")
+
+    def __init__(self, responder=None, latency: float = 0.0, fail_every: int = 0, malformed=(), broken=(), rejected=(),
+                 faults: float = 0.0, stall: float = 5.0, seed: int = 0):
         self.responder = responder or (lambda msgs: msgs[-1]["content"])
+        # faults: this share of requests (chosen by a seeded draw per request number) gets one of FAULTS
+        self.faults, self.stall, self.seed = faults, stall, seed
+        self.fault_counts: dict[str, int] = {}
         self.latency, self.fail_every, self.malformed = latency, fail_every, tuple(malformed)
         self.broken, self.rejected = tuple(broken), tuple(rejected)  # -> a non-JSON 200 body; -> HTTP 400
         self.requests = self.inflight = self.max_inflight = 0
@@ -407,6 +426,21 @@ class LocalChatServer:
             with self._lock: self.failures += 1
             status = 429 if n % self.fail_every == 0 else 500
             return web.json_response({"error": {"message": "injected", "type": "test"}}, status=status)
+        draw = random.Random(self.seed * 1_000_003 + n)
+        if self.faults and draw.random() < self.faults:
+            kind = draw.choice(self.FAULTS)
+            with self._lock:
+                self.failures += 1
+                self.fault_counts[kind] = self.fault_counts.get(kind, 0) + 1
+            if kind == "stall":  # longer than the client waits: it times out and asks again
+                await asyncio.sleep(self.stall)
+            if kind in ("429", "500"):
+                return web.json_response({"error": {"message": "injected", "type": "test"}}, status=int(kind))
+            if kind == "malformed_json":
+                return web.Response(text='{"id": "x", "choices": [{"message": {"content": "cut o', status=200,
+                                    content_type="application/json")
+            if kind == "empty_choices":
+                return web.json_response({"id": "x", "object": "chat.completion", "choices": []})
         msgs = body["messages"]
         prompt = json.dumps(msgs, sort_keys=True)
         if any(m in prompt for m in self.rejected):

@@ -20,23 +20,23 @@ import regex
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
-from .core import DataError, atomic_write, markdown_table
-from .data import TEMPLATES, words
+from .core import DataError, UsageError, atomic_write, markdown_table
+from .data import TEMPLATES, check_stream, words
 from .llm import LLMConfig, Request, make_backend
 
 # %% auto 0
 __all__ = ['GENRES', 'GRADES', 'GLUE_FIELDS', 'PUNCT', 'BOILERPLATE', 'MENU', 'ABBREV', 'MALE_NAMES', 'FEMALE_NAMES', 'RULES',
            'FORMAT', 'PROMPTS', 'NARRATIVE_EXTRA', 'GLUE_TASKS', 'COUNTRIES', 'DEMONYMS', 'CITIES', 'COMMON_MALE',
-           'COMMON_FEMALE', 'SEASON', 'MONTH', 'PLACE_TYPES', 'EVAL_BINS', 'GenreSpec', 'render', 'unrender', 'reject',
-           'genre_of', 'record_to_doc', 'RecordReader', 'CorpusReader', 'to_ascii', 'strip_markup', 'drop_boilerplate',
-           'clean_text', 'count_tokens', 'split_sentences', 'chunk_text', 'build_prompt', 'relabel_prompt',
-           'ParseError', 'answer_parts', 'sections', 'parse_grades', 'parse_label', 'mask_places', 'map_names',
-           'vague_dates', 'mask_contacts', 'post_process', 'placeholder_count', 'core_vocab', 'oov', 'Step', 'Clean',
-           'Chunk', 'replay_key', 'Rewrite', 'apply_reply', 'post_process_doc', 'natural_text', 'Validate',
-           'PostProcess', 'Relabel', 'VocabCheck', 'Assemble', 'Write', 'sha256', 'report_of', 'report_markdown',
-           'Finalize', 'RefineConfig', 'pipelines', 'refine', 'toy_responder', 'paper_replay', 'generate_questions',
-           'training_similarity', 'similarity_bin', 'corpus_stats', 'read_items', 'compare', 'run', 'report',
-           'questions', 'add_cli']
+           'COMMON_FEMALE', 'SEASON', 'MONTH', 'PLACE_TYPES', 'RETRY_REASONS', 'EVAL_BINS', 'GenreSpec', 'render',
+           'unrender', 'reject', 'chunk_reject', 'genre_of', 'record_to_doc', 'RecordReader', 'CorpusReader',
+           'to_ascii', 'strip_markup', 'drop_boilerplate', 'clean_text', 'count_tokens', 'split_sentences',
+           'chunk_text', 'build_prompt', 'relabel_prompt', 'ParseError', 'answer_parts', 'sections', 'parse_grades',
+           'parse_label', 'mask_places', 'map_names', 'vague_dates', 'mask_contacts', 'post_process',
+           'placeholder_count', 'core_vocab', 'oov', 'Step', 'Clean', 'Chunk', 'replay_key', 'Rewrite', 'apply_reply',
+           'post_process_doc', 'natural_text', 'Validate', 'PostProcess', 'Relabel', 'VocabCheck', 'Assemble', 'Write',
+           'sha256', 'report_of', 'report_markdown', 'Finalize', 'RefineConfig', 'pipelines', 'refine', 'toy_responder',
+           'paper_replay', 'generate_questions', 'training_similarity', 'similarity_bin', 'corpus_stats', 'read_items',
+           'compare', 'run', 'report', 'questions', 'add_cli']
 
 # %% ../nbs/04_refine.ipynb
 @dataclass(frozen=True)
@@ -89,6 +89,32 @@ def reject(doc_id: str, reason: str, detail: str = "", **meta) -> Document:
     return Document(text="", id=doc_id, metadata={"reject": reason, "detail": detail[:300], **meta})
 
 
+def chunk_reject(d: Document, reason: str, detail: str = "", **meta) -> Document:
+    "A failed chunk: it names its document and place, so the whole document is rejected, never written in part."
+    m = d.metadata
+    return reject(d.id, reason, detail, genre=m["genre"], parent=m.get("parent", d.id), chunk=m.get("chunk", 0),
+                  n_chunks=m.get("n_chunks", 1), **meta)
+
+
+_PRINTABLE_ID = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,199}")
+
+
+def _check_record(rec: dict, genre: str, did: str) -> str | None:
+    "What is wrong with a record that parsed as JSON (None: nothing): an id that cannot be one, or code that does not parse."
+    rid = rec.get("id", rec.get("idx"))
+    if rid is not None and (isinstance(rid, bool) or not isinstance(rid, (str, int)) or not _PRINTABLE_ID.fullmatch(str(rid))):
+        return f"bad_id: id {str(rid)[:40]!r} is not 1-200 printable ASCII characters (a damaged file decodes into such ids)"
+    if genre == "code":
+        code = rec.get("response") if isinstance(rec.get("response"), str) else (unrender("code", rec.get("text") or "") or ("", None))[1]
+        if code is None:
+            return "bad_code: the text is not in the code template (### CODING INPUT / ### RESPONSE)"
+        try:
+            compile(code, did, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as e:
+            return f"bad_code: the solution does not parse as Python ({type(e).__name__}: {e})"
+    return None
+
+
 def genre_of(path: str, rec: dict, default: str | None) -> tuple[str | None, str | None]:
     "(genre, GLUE task) of a record."
     name = Path(path).name.split(".")[0]
@@ -113,6 +139,10 @@ def record_to_doc(rec, path: str, line: int, default_genre: str | None = None) -
     if genre not in GENRES:
         return reject(did, "unknown_genre", f"genre {genre!r}; give --genre or a 'genre' field ({', '.join(GENRES)})")
     meta = {"genre": genre, "source": f"{path}:{line}"}
+    problem = _check_record(rec, genre, did)
+    if problem:
+        reason, detail = problem.split(": ", 1)
+        return reject(did if reason != "bad_id" else f"{Path(path).name}:{line}", reason, f"{path}, line {line}: {detail}", genre=genre)
     if genre == "glue":
         if task not in GLUE_FIELDS or "label" not in rec or any(f not in rec for f in GLUE_FIELDS[task]):
             return reject(did, "no_text", f"GLUE record of task {task!r} lacks its fields or label")
@@ -289,25 +319,38 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in out if s]
 
 
+def _words_within(s: str, budget: int, tokenizer: str | None) -> list[str]:
+    """The words of `s`; a word longer than `budget` tokens or `budget` x 8 characters (a line of 5 MB without a space:
+    GPT-2 pre-tokens count a run of letters of any length as one) is cut into pieces of `budget` characters."""
+    out = []
+    for w in re.findall(r"\S+\s*", s):
+        if len(w) <= 8 * budget and count_tokens(w, tokenizer) <= budget:
+            out.append(w)
+            continue
+        step = max(1, budget)  # a token is at least one character: `budget` characters always fit
+        out += [w[i:i + step] for i in range(0, len(w), step)]
+    return out
+
+
 def chunk_text(text: str, budget: int, tokenizer: str | None = None) -> list[str]:
     "Whole sentences packed into chunks of at most `budget` tokens (longer sentences cut at words)."
     if budget <= 0:
         return [text]
     pieces = []
     for s in split_sentences(text):
-        if count_tokens(s, tokenizer) <= budget:
+        if len(s) <= 8 * budget and count_tokens(s, tokenizer) <= budget:
             pieces.append(s)
             continue
         cur = ""
-        for w in re.findall(r"\S+\s*", s):
-            if cur and count_tokens(cur + w, tokenizer) > budget:
+        for w in _words_within(s, budget, tokenizer):
+            if cur and (len(cur) + len(w) > 8 * budget or count_tokens(cur + w, tokenizer) > budget):
                 pieces.append(cur); cur = ""
             cur += w
         pieces.append(cur)
     chunks, cur, n = [], "", 0
     for p in pieces:
         k = count_tokens(p, tokenizer)
-        if cur and n + k > budget:
+        if cur and (n + k > budget or len(cur) + len(p) > 8 * budget):
             chunks.append(cur); cur, n = "", 0
         cur += p; n += k
     if cur.strip():
@@ -727,7 +770,7 @@ class Rewrite(Step):
         for g, req, rep in zip(groups, reqs, reps):
             for k, d in enumerate(g):
                 if not rep.ok:
-                    yield reject(d.id, "llm_error", rep.error, genre=d.metadata["genre"], parent=d.metadata.get("parent"))
+                    yield chunk_reject(d, "llm_error", rep.error)
                     continue
                 d.metadata.update(messages=req.messages, reply=rep.text, part=k, n_parts=len(g),
                                   cached=rep.cached, backend=self.backend.name)
@@ -804,8 +847,7 @@ class Validate(Step):
             try:
                 yield apply_reply(d, d.metadata["reply"], self.keep_grade)
             except ParseError as e:
-                yield reject(d.id, e.reason, str(e), genre=d.metadata["genre"], parent=d.metadata.get("parent"),
-                             reply=d.metadata["reply"][:500])
+                yield chunk_reject(d, e.reason, str(e), reply=d.metadata["reply"][:500])
 
 
 class PostProcess(Step):
@@ -840,7 +882,7 @@ class Relabel(Step):
                 raise ParseError("label_changed", f"gold {gold}, model says {new}")
             return d
         except ParseError as e:
-            return reject(d.id, e.reason, str(e), genre="glue", task=d.metadata["task"])
+            return chunk_reject(d, e.reason, str(e), task=d.metadata["task"])
 
     def process(self, docs):
         glue = [d for d in docs if GENRES[d.metadata["genre"]].kind == "glue"]
@@ -903,18 +945,42 @@ def _record(d: Document) -> dict:
 
 
 class Assemble(Step):
-    "Chunks -> documents, in order; too-short documents are rejected."
+    """Chunks -> documents. A document is written whole or not at all: one failed chunk makes the whole document
+    one reject (with the chunks that failed and why); too-short documents are rejected."""
     name = "assemble"
 
     def __init__(self, min_chars: int = 100):
         super().__init__()
         self.min_chars = min_chars
 
+    def failed(self, parent: str, parts: list[Document], failures: list[Document], n: int) -> Document:
+        first = failures[0].metadata
+        why = "; ".join(f"chunk {f.metadata.get('chunk', 0) + 1}/{n}: {f.metadata['reject']}: {f.metadata.get('detail', '')}"[:200]
+                        for f in failures[:3])
+        return reject(parent, first["reject"], why, genre=first.get("genre"), n_chunks=n, chunks_ok=len(parts),
+                      chunks_failed=[f.metadata.get("chunk", 0) for f in failures],
+                      **{k: first[k] for k in ("reply", "task") if k in first})
+
     def run(self, data, rank: int = 0, world_size: int = 1):
-        cur, parts = None, []
-        def flush():
-            if not parts:
-                return
+        open_docs: dict[str, tuple[list, list]] = {}  # parent -> (good chunks, failed chunks) until all n are in
+        for d in data:
+            m = d.metadata
+            if m.get("reject") and "n_chunks" not in m:  # rejected before chunking: already one whole document
+                yield d
+                continue
+            parent, n = m.get("parent", d.id), m.get("n_chunks", 1)
+            parts, failures = open_docs.setdefault(parent, ([], []))
+            (failures if m.get("reject") else parts).append(d)
+            if len(parts) + len(failures) == n:
+                del open_docs[parent]
+                yield from self.flush(parent, sorted(parts, key=lambda p: p.metadata.get("chunk", 0)), failures, n)
+        for parent, (parts, failures) in open_docs.items():  # chunks that never arrived: the document is incomplete
+            yield from self.flush(parent, parts, failures or [reject(parent, "incomplete", "chunks missing")], -1)
+
+    def flush(self, parent: str, parts: list[Document], failures: list[Document], n: int):
+        if failures:
+            doc = self.failed(parent, parts, failures, n)
+        else:
             first = parts[0]
             text = "\n\n".join(p.text for p in parts) if len(parts) > 1 else first.text
             words_ = sum(len(words(natural_text(p))) for p in parts)
@@ -924,18 +990,8 @@ class Assemble(Step):
             doc = Document(text=text, id=first.metadata.get("parent", first.id), metadata=meta)
             if GENRES[meta["genre"]].kind in ("narrative", "web") and len(text.strip()) <= self.min_chars:
                 doc = reject(doc.id, "too_short", f"{len(text.strip())} chars <= {self.min_chars}", genre=meta["genre"], text=text)
-            self.stat_update(doc.metadata.get("reject") or "documents")
-            yield doc
-        for d in data:
-            if d.metadata.get("reject"):
-                yield d
-                continue
-            parent = d.metadata.get("parent", d.id)
-            if parent != cur:
-                yield from flush()
-                cur, parts = parent, []
-            parts.append(d)
-        yield from flush()
+        self.stat_update(doc.metadata.get("reject") or "documents")
+        yield doc
 
 
 class Write(PipelineStep):
@@ -1065,6 +1121,7 @@ class RefineConfig:
     max_tokens: int = 800
     concurrency: int = 16
     max_retries: int = 6
+    timeout: float = 120.0            # seconds per LLM request
     batch: int = 64                   # items per LLM batch
     cache_dir: str | None = None      # default: {output}/cache
     tokenizer: str | None = None      # local tokenizer folder for chunk budgets (default: GPT-2 pre-tokens)
@@ -1077,8 +1134,95 @@ class RefineConfig:
     def llm(self) -> LLMConfig:
         return LLMConfig(backend="replay" if self.backend == "paper-replay" else self.backend, model=self.model,
                          base_url=self.base_url, temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens,
-                         concurrency=self.concurrency, max_retries=self.max_retries,
+                         concurrency=self.concurrency, max_retries=self.max_retries, timeout=self.timeout,
                          cache_dir=self.cache_dir or str(Path(self.output) / "cache"))
+
+
+def _list_inputs(cfg: RefineConfig) -> tuple[str, str | None, list[str]]:
+    "(folder, pattern, files) of `--input`, as the reader will see them."
+    src = Path(cfg.input)
+    if not src.exists():
+        raise DataError(src, "input not found", "Give a folder or file of JSON lines")
+    folder, pattern = (str(src), cfg.glob) if src.is_dir() else (str(src.parent), src.name)
+    files = RecordReader(folder, glob_pattern=pattern).data_folder.list_files(recursive=True, glob_pattern=pattern)
+    if not files:
+        raise DataError(src, f"no input files{f' matching {pattern!r}' if pattern else ''} in this folder",
+                        "Give a folder holding .jsonl or .jsonl.zst files, or --glob for their names")
+    return folder, pattern, files
+
+
+def _input_files(cfg: RefineConfig) -> tuple[str, str | None, list[str]]:
+    "`_list_inputs`, each file checked whole first (a DataError names the file and what is wrong)."
+    folder, pattern, files = _list_inputs(cfg)
+    for f in files:  # a truncated or corrupt file would otherwise end its task early, or fail it with a traceback
+        check_stream(Path(folder) / f)
+    return folder, pattern, files
+
+
+def _input_identity(cfg: RefineConfig) -> dict:
+    "What this run reads: every input file's size and modification time, or the corpus it names."
+    if not cfg.input:
+        return {"corpus": cfg.corpus, "genres": cfg.genres, "size": cfg.size, "split": cfg.split, "limit": cfg.limit}
+    folder, _, files = _list_inputs(cfg)
+    stat = {f: os.stat(Path(folder) / f) for f in files}
+    return {"files": {f: [s.st_size, s.st_mtime_ns] for f, s in sorted(stat.items())}, "limit": cfg.limit}
+
+
+def _claim_output(cfg: RefineConfig) -> None:
+    "Refuse to resume, in `output`, a run over other input (its finished tasks would stand for this input's)."
+    path = Path(cfg.output) / "work" / "input.json"
+    now = _input_identity(cfg)
+    if path.exists():
+        before = json.loads(path.read_text())
+        if before != now:
+            files = set(before.get("files", {})) | set(now.get("files", {}))
+            changed = sorted(k for k in files if before.get("files", {}).get(k) != now.get("files", {}).get(k))
+            raise UsageError(f"{cfg.output} holds a run over different input ({', '.join(changed[:3]) or 'the corpus options'} "
+                             f"changed since it ran); give a new --output, or delete {cfg.output} to start over")
+        return
+    with atomic_write(path) as f:
+        json.dump(now, f)
+
+
+def _clean_leftovers(cfg: RefineConfig) -> None:
+    "Half-written files (`.name.XXXX.tmp`) of a run that was killed: never part of any result."
+    import shutil
+    for root in {Path(cfg.output), Path(cfg.llm().cache_dir)}:
+        for p in list(root.rglob(".*.tmp")) if root.is_dir() else ():
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+RETRY_REASONS = ("llm_error",)  # the server's fault: worth asking again (a reply that does not parse is cached as it is)
+
+
+def _retry_failed(cfg: RefineConfig) -> int:
+    "Re-open the finished tasks whose rejects include a document that failed for the server's fault; returns how many."
+    base, logs = Path(cfg.output) / "work" / "rejects", Path(cfg.output) / "logs"
+    reopened = 0
+    if "replay" in cfg.backend:  # a recording answers the same again: nothing to retry
+        return 0
+    for f in sorted(base.glob("*.jsonl")) if base.is_dir() else ():
+        rows = [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines()]
+        if any(r["reason"] in RETRY_REASONS for r in rows):
+            (logs / "stage1" / "completions" / f"{int(f.stem):05d}").unlink(missing_ok=True)
+            reopened += 1
+    if reopened:  # the final merge must run again too
+        (logs / "stage2" / "completions" / "00000").unlink(missing_ok=True)
+    return reopened
+
+
+def _die_with_parent() -> None:
+    "datatrove's manager and pool processes are forked children: make each die with the run (kill -9 included)."
+    import multiprocess.util as mu
+    mu.register_after_fork(_die_with_parent, lambda _: _pdeathsig())
+
+
+def _pdeathsig() -> None:
+    import ctypes
+    import signal as _signal
+    ctypes.CDLL(None).prctl(1, int(_signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the parent died before the line above: nothing would send the signal now
+        os._exit(1)
 
 
 def pipelines(cfg: RefineConfig, replay_table=None) -> tuple[list, list]:
@@ -1086,9 +1230,7 @@ def pipelines(cfg: RefineConfig, replay_table=None) -> tuple[list, list]:
     if cfg.keep_grade not in GRADES:
         raise ValueError(f"keep_grade must be one of {GRADES}, not {cfg.keep_grade!r}")
     if cfg.input:
-        if not Path(cfg.input).exists():
-            raise DataError(cfg.input, "input not found", "Give a folder or file of JSON lines")
-        folder, pattern = (cfg.input, cfg.glob) if Path(cfg.input).is_dir() else (str(Path(cfg.input).parent), Path(cfg.input).name)
+        folder, pattern, _ = _input_files(cfg)
         reader = RecordReader(folder, genre=cfg.genre, glob_pattern=pattern, limit=cfg.limit)
     else:
         reader = CorpusReader(cfg.corpus, cfg.genres.split(",") if cfg.genres else None, cfg.size, cfg.split, limit=cfg.limit)
@@ -1119,6 +1261,10 @@ def refine(cfg: RefineConfig | None = None, replay_table=None, **kw) -> dict:
     from datatrove.executor import LocalPipelineExecutor
     cfg = cfg or RefineConfig(**kw)
     s1, s2 = pipelines(cfg, replay_table)
+    _claim_output(cfg)
+    _clean_leftovers(cfg)
+    _retry_failed(cfg)
+    _die_with_parent()
     logs = Path(cfg.output) / "logs"
     e1 = LocalPipelineExecutor(s1, tasks=cfg.tasks, workers=cfg.workers, logging_dir=str(logs / "stage1"))
     e2 = LocalPipelineExecutor(s2, tasks=1, workers=1, logging_dir=str(logs / "stage2"), depends=e1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import ctypes
 import gc
+import importlib.util
 import json
 import math
 import re
@@ -24,8 +25,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 
+try:  # the CLI prints it as one line; the module itself needs only the standard library (it is copied to run unprivileged)
+    from .core import UsageError as _UserFixable
+except ImportError:
+    _UserFixable = RuntimeError
+
 # %% auto 0
-__all__ = ['PREIMPORT', 'TMPFS_MB', 'Limits', 'Verdict', 'run_one', 'zygote_main', 'Sandbox', 'pass_at_k']
+__all__ = ['PREIMPORT', 'TMPFS_MB', 'UNSAFE_ENV', 'Limits', 'Verdict', 'SandboxUnavailable', 'run_one', 'zygote_main', 'Sandbox',
+           'pass_at_k']
 
 # %% ../nbs/09a_sandbox.ipynb
 @dataclass
@@ -34,7 +41,7 @@ class Limits:
     timeout: float = 10.0   # wall-clock seconds (the LintSeq evaluation used 10 s)
     memory_mb: int = 2048   # address space
     file_mb: int = 16       # largest file it may write
-    nproc: int = 32         # processes and threads under its user id (root zygotes only)
+    nproc: int = 32         # processes and threads it may start (per worker id as root, per sandbox user namespace otherwise)
     nofile: int = 64        # open file descriptors
 
 
@@ -48,14 +55,17 @@ class Verdict:
     @property
     def passed(self) -> bool: return self.status == "passed"
 
+
+class SandboxUnavailable(_UserFixable):
+    "This machine cannot isolate programs (no namespaces), and unsafe execution was not asked for."
+
 # %% ../nbs/09a_sandbox.ipynb
 PREIMPORT = ("math", "re", "collections", "itertools", "functools", "heapq", "bisect", "string", "typing",
              "operator", "statistics", "fractions", "decimal", "random", "copy", "hashlib", "datetime", "cmath",
              "array", "numbers", "json", "textwrap", "unicodedata", "struct", "enum", "dataclasses", "sys", "socket",
-             "encodings.idna", "io", "time", "ctypes")
+             "encodings.idna", "io", "time", "ctypes", "threading")
 # Why import up front: once a child drops to its own user id it may not be able to read the
 # interpreter's library folder (e.g. a Python installed under /root), so later imports would fail.
-_CLONE_NEWNET = 0x40000000
 _home: str | None = None  # in a zygote: the one folder its programs run in, emptied and re-made for each
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -107,7 +117,7 @@ def _guard_modules() -> None:
 
 
 def _guard(modules: bool = True) -> None:
-    "Python-level second layer: make destructive calls unavailable to the program."
+    "Python-level convenience layer: destructive calls are not there (the namespaces are what holds, see above)."
     _disable(os, "kill", "killpg", "fork", "forkpty", "system", "popen", "remove", "removedirs",
              "rmdir", "unlink", "rename", "renames", "replace", "truncate", "ftruncate", "chmod", "fchmod", "lchmod",
              "chown", "fchown", "lchown", "chroot", "setuid", "setgid", "setsid", "setpgid", "nice", "link", "symlink",
@@ -118,17 +128,78 @@ def _guard(modules: bool = True) -> None:
         _guard_modules()
 
 
-def _set_limits(lim: Limits, as_user: bool) -> None:
+def _set_limits(lim: Limits, nproc: bool) -> None:
     mb = 1024 * 1024
     cpu = int(math.ceil(lim.timeout)) + 1
     for res, value in ((resource.RLIMIT_AS, lim.memory_mb * mb), (resource.RLIMIT_FSIZE, lim.file_mb * mb),
                        (resource.RLIMIT_NOFILE, lim.nofile), (resource.RLIMIT_CORE, 0), (resource.RLIMIT_CPU, cpu)):
         resource.setrlimit(res, (value, value))
-    if as_user:  # RLIMIT_NPROC counts per user id: only meaningful for the per-worker id
-        resource.setrlimit(resource.RLIMIT_NPROC, (lim.nproc, lim.nproc))
+    if nproc:  # counted per user id (root: the worker's own id; otherwise: per user namespace, zygote included)
+        resource.setrlimit(resource.RLIMIT_NPROC, (lim.nproc + 2, lim.nproc + 2))
+
+# %% ../nbs/09a_sandbox.ipynb
+class _Refused(ValueError):
+    "An operation the audit hook refuses to a program (a ValueError: callers that probe frames catch it)."
 
 
-def _child(program: str, lim: Limits, uid: int | None, folder: str, wfd: int, nonce: str) -> None:
+_REFUSED_EVENTS = frozenset({"sys._getframe", "sys._current_frames", "sys._current_exceptions", "sys.settrace",
+                             "sys.setprofile", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
+                             "sys.monitoring.register_callback"})
+_FRAME_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
+
+
+_SIGNAL_MODULES = frozenset({"signal", "_signal"})
+
+
+def _refuse(event, args, events=_REFUSED_EVENTS, attrs=_FRAME_ATTRS, fresh=_SIGNAL_MODULES, refused=_Refused):
+    # only locals and methods of builtin types here: the program can replace any global or builtin name
+    if (event in events or event.startswith("ctypes.") or (event == "object.__getattr__" and args[1] in attrs)
+            or (event == "import" and args[0] in fresh)):  # a fresh copy of the signal module would bring back `signal`
+        raise refused(f"{event} is not available in the sandbox")
+
+
+def _no_signal_handlers() -> None:
+    "A Python signal handler is handed the frame it interrupts, from which `f_back` leads to the verdict's locals."
+    import _signal
+    _disable(signal, "signal")
+    _disable(_signal, "signal")
+
+
+def _judge(program: str, wfd: int, nonce: bytes, guard: bool) -> None:
+    "Run `program` and write its verdict line; never returns."
+    write, exit_, box = os.write, os._exit, []
+    assertion, sysexit, memory, anything, typeof = AssertionError, SystemExit, MemoryError, BaseException, type
+    try:
+        code = compile(program, "<program>", "exec")
+    except BaseException as e:  # nothing of the program has run yet
+        box.append(("error", f"{type(e).__name__}: {e}"))
+    else:
+        if guard:
+            _no_signal_handlers()
+            sys.addaudithook(_refuse)
+        try:
+            exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
+            box.append(("passed", ""))
+        except assertion as e:
+            box.append(("failed", "AssertionError: " + (e.args[0] if e.args and typeof(e.args[0]) is str else "")))
+        except sysexit as e:
+            box.append(("failed", f"exited before its tests finished (SystemExit {e.code!r})"))
+        except memory:
+            box.append(("error", "MemoryError (memory limit)"))
+        except anything as e:
+            box.append(("error", f"{typeof(e).__name__}: {e}"))
+    status, reason = box[0] if box else ("error", "no outcome")
+    write(wfd, b"\n" + nonce + b" " + status.encode() + b" " + reason.replace("\n", " ")[:500].encode("utf-8", "replace") + b"\n")
+    exit_(0)
+
+
+def _drop_to_unmapped_user() -> None:
+    "Move into a new user namespace with no id mapped: no capability over the zygote's mounts and network remains."
+    if _libc.unshare(0x10000000) != 0:  # CLONE_NEWUSER
+        raise OSError(ctypes.get_errno(), "cannot drop to an unmapped user namespace")
+
+
+def _child(program: str, lim: Limits, uid: int | None, folder: str, wfd: int, nonce: bytes, guard: bool, nproc: bool) -> None:
     "Runs in the forked child; never returns."
     try:
         os.setsid()
@@ -137,43 +208,89 @@ def _child(program: str, lim: Limits, uid: int | None, folder: str, wfd: int, no
         for fd in (0, 1, 2):
             os.dup2(null, fd)
         _preimport(program)
+        if uid is None and _pidns is not None and _drop:  # root of the zygote's user namespace: no power over its mounts
+            _drop_to_unmapped_user()
         if uid is not None:
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
-        _set_limits(lim, uid is not None)
+        _set_limits(lim, nproc)
         zygote = folder == _home  # a zygote prepared environment and modules once, for all its children
         if not zygote:
             os.environ.clear()
             os.environ.update(_sandbox_env(folder))
             tempfile.tempdir = folder
-        _guard(modules=not zygote)
+        if guard:
+            _guard(modules=not zygote)
     except BaseException as e:
-        os.write(wfd, json.dumps([nonce, "error", f"sandbox set-up failed: {e!r}"]).encode())
+        os.write(wfd, b"\n" + nonce + b" error " + f"sandbox set-up failed: {e!r}".encode() + b"\n")
         os._exit(70)
-    try:
-        exec(compile(program, "<program>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
-        out = ["passed", ""]
-    except AssertionError as e:
-        out = ["failed", f"AssertionError: {e}"[:500]]
-    except SystemExit as e:
-        out = ["failed", f"exited before its tests finished (SystemExit {e.code!r})"]
-    except MemoryError:
-        out = ["error", "MemoryError (memory limit)"]
-    except BaseException as e:
-        out = ["error", f"{type(e).__name__}: {e}"[:500]]
-    try:
-        os.write(wfd, json.dumps([nonce, *out]).encode())
-    finally:
-        os._exit(0)
+    _judge(program, wfd, nonce, guard)
 
 # %% ../nbs/09a_sandbox.ipynb
 _SIGNAL_VERDICTS = {signal.SIGXCPU: ("timeout", "CPU time limit"), signal.SIGXFSZ: ("error", "file size limit"),
                     signal.SIGSEGV: ("error", "segmentation fault"), signal.SIGKILL: ("error", "killed")}
+_NEWNS, _NEWUSER, _NEWPID, _NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REC, _MS_PRIVATE = 1, 2, 4, 8, 0x4000, 1 << 18
+_PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
+_SYS_MOUNT_SETATTR, _AT_FDCWD, _AT_RECURSIVE, _MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 1  # same number on x86-64 and arm64
+TMPFS_MB = 256  # per zygote: what all files of one program may take together
+_pidns: int | None = None  # in an isolated zygote: its own PID namespace, to return to after each program's fork
+_drop = True  # without root: each program gives up the zygote's user namespace (False only in unsafe mode)
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64), ("propagation", ctypes.c_uint64),
+                ("userns_fd", ctypes.c_uint64)]
+
+
+def _isolate(home: str) -> None:
+    "New network, mount and PID namespaces (and a user namespace without root); all mounts read-only, a tmpfs at `home`."
+    uid, gid = os.getuid(), os.getgid()
+    _check(_libc.unshare(_NEWNS | _NEWNET | _NEWPID | (0 if uid == 0 else _NEWUSER)), "unshare")
+    if uid != 0:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+    # private first: a mount made under shared propagation would appear on the host too
+    _check(_libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None), "make / private")
+    attr = _MountAttr(_MOUNT_ATTR_RDONLY, 0, 0, 0)
+    _check(_libc.syscall(_SYS_MOUNT_SETATTR, _AT_FDCWD, b"/", _AT_RECURSIVE, ctypes.byref(attr), ctypes.sizeof(attr)),
+           "make every mount read-only")
+    _check(_libc.mount(b"tmpfs", home.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, f"size={TMPFS_MB}m,mode=755".encode()),
+           "mount the programs' tmpfs")
+
+
+def _enter_own_pid_namespace() -> None:
+    "In the zygote proper (process 1 of the new PID namespace): remember it, then hide the host's /proc."
+    global _pidns
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the namespace (and every program) goes with its parent
+    _pidns = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    _check(_libc.mount(b"tmpfs", b"/proc", b"tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, b"size=4k,mode=555"),
+           "hide /proc")
+
+
+def _probe_drop() -> str:
+    "Why a program could not give up the zygote's privileges here ('' when it can): a forked trial."
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _drop_to_unmapped_user()
+        except OSError:
+            os._exit(1)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return "" if status == 0 else "a program cannot be moved into a user namespace of its own (nesting limit reached?)"
 
 
 def _user_pids(uid: int) -> list[int]:
-    "Live (non-zombie) processes owned by `uid`."
+    "Live (non-zombie) processes owned by `uid` (unsafe root mode only: elsewhere a PID namespace holds them)."
     found = []
     for name in os.listdir("/proc"):
         if name.isdigit():
@@ -226,8 +343,28 @@ def _reap_zombies() -> None:
         pass
 
 
-def run_one(program: str, lim: Limits, uid: int | None) -> Verdict:
-    "Fork a child that runs `program` under `lim` (as `uid` if given) and judge it."
+def _read_verdict(rfd: int, nonce: bytes) -> tuple[str, str] | None:
+    "The child's verdict: the line that starts with the nonce; every other byte on the pipe is the program's noise."
+    os.set_blocking(rfd, False)
+    raw = b""
+    while len(raw) < 1 << 20:
+        try:
+            chunk = os.read(rfd, 65536)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        raw += chunk
+    for line in raw.split(b"\n"):
+        if line.startswith(nonce + b" "):
+            status, _, reason = line[len(nonce) + 1:].partition(b" ")
+            if status in (b"passed", b"failed", b"error"):
+                return status.decode(), reason.decode("utf-8", "replace")
+    return None
+
+
+def run_one(program: str, lim: Limits, uid: int | None, guard: bool = True) -> Verdict:
+    "Fork a child that runs `program` under `lim` (as `uid` if given; in its own PID namespace in a zygote) and judge it."
     if _home is None or os.path.lexists(_home):  # outside a zygote, or a last folder that could not be removed
         folder = tempfile.mkdtemp(prefix="sandbox-", dir=os.path.dirname(_home) if _home else None)
     else:
@@ -236,40 +373,37 @@ def run_one(program: str, lim: Limits, uid: int | None) -> Verdict:
     if uid is not None:
         os.chown(folder, uid, uid)
     rfd, wfd = os.pipe()
-    nonce = os.urandom(16).hex()
+    nonce = os.urandom(16).hex().encode()
     start = time.monotonic()
+    if _pidns is not None:
+        _check(_libc.unshare(_NEWPID), "new PID namespace")
     pid = os.fork()
     if pid == 0:
         os.close(rfd)
-        _child(program, lim, uid, folder, wfd, nonce)
+        if _pidns is not None:
+            os.close(_pidns)
+        _child(program, lim, uid, folder, wfd, nonce, guard, nproc=uid is not None or _pidns is not None)
+    if _pidns is not None:
+        _check(_libc.setns(_pidns, _NEWPID), "back to the zygote's PID namespace")
     os.close(wfd)
     pidfd = os.pidfd_open(pid)
     ready, _, _ = select.select([pidfd], [], [], lim.timeout)
     timed_out = not ready
-    try:
-        os.killpg(pid, signal.SIGKILL)  # leftovers of its session
+    try:  # in a PID namespace, killing its process 1 kills everything in it
+        os.kill(pid, signal.SIGKILL) if _pidns is not None else os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     _, status = os.waitpid(pid, 0)
     seconds = time.monotonic() - start
     if _descendants_left():  # the common case (no process left) costs one waitpid instead of a scan of /proc
-        if uid is not None:
+        if uid is not None and _pidns is None:
             _reap_user(uid)
         if _subreaper:  # elsewhere, other children of the calling process are not ours to collect
             _reap_zombies()
     os.close(pidfd)
-    os.set_blocking(rfd, False)
-    try:
-        raw = os.read(rfd, 65536)
-    except BlockingIOError:
-        raw = b""
+    msg = _read_verdict(rfd, nonce)
     os.close(rfd)
     _rmtree(folder, ignore_errors=True)
-    try:
-        tag, verdict, reason = json.loads(raw)
-        msg = (verdict, reason) if tag == nonce else None
-    except (ValueError, TypeError):
-        msg = None
     if timed_out:
         return Verdict("timeout", f"wall clock limit {lim.timeout:g} s", seconds)
     if msg is not None:
@@ -281,77 +415,115 @@ def run_one(program: str, lim: Limits, uid: int | None) -> Verdict:
     return Verdict("failed", f"exited before its tests finished (exit code {os.WEXITSTATUS(status)})", seconds)
 
 
-_CLONE_NEWNS, _MS_NOSUID, _MS_NODEV, _MS_REC, _MS_PRIVATE = 0x00020000, 2, 4, 0x4000, 1 << 18
-_PR_SET_CHILD_SUBREAPER = 36
-TMPFS_MB = 256  # per zygote: what all files of one program may take together
-
-
-def _private_tmp() -> bool:
-    "Own mount namespace with a fresh, size-capped tmpfs on /tmp (False, and nothing mounted, where that fails)."
-    if _libc.unshare(_CLONE_NEWNS) != 0:
-        return False
-    # private first: a mount made under shared propagation would appear on the host too
-    if _libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
-        return False
-    opts = f"size={TMPFS_MB}m,mode=1777".encode()
-    if _libc.mount(b"tmpfs", b"/tmp", b"tmpfs", _MS_NOSUID | _MS_NODEV, opts) != 0:
-        return False
-    return True
+def _hello(out, **kw) -> None:
+    out.write(json.dumps(kw) + "\n")
+    out.flush()
 
 
 def zygote_main() -> None:
-    "The zygote loop: JSON job lines in, JSON verdict lines out."
-    global _subreaper, _home
+    "The zygote: isolate itself, then the loop of JSON job lines in, JSON verdict lines out."
+    global _subreaper, _home, _drop
+    cfg = json.loads(sys.argv[1])
+    out = sys.stdout
+    sys.stdout = sys.stderr  # nothing but verdicts on the protocol stream
     for name in PREIMPORT:
         __import__(name)
-    if os.geteuid() == 0:  # one empty network namespace for the zygote, inherited by every child: no per-program cost
-        if _libc.unshare(_CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET) failed")
-        tmp = "/tmp" if _private_tmp() else tempfile.gettempdir()
-    else:
-        tmp = tempfile.gettempdir()
-    _home = os.path.join(tmp, f"sandbox-{os.getpid()}")
+    try:
+        _isolate(cfg["home"])
+        isolated, why = True, ""
+    except OSError as e:
+        isolated, why = False, str(e)
+        if not cfg["unsafe"]:
+            _hello(out, ready=False, why=why)
+            return
+    if isolated:
+        pid = os.fork()  # the zygote proper is process 1 of the new PID namespace; this one only waits for it
+        if pid:
+            sys.stdin.close()
+            _, status = os.waitpid(pid, 0)
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        _enter_own_pid_namespace()
+        why = _probe_drop()
+        if why:
+            if not cfg["unsafe"]:
+                _hello(out, ready=False, why=why)
+                return
+            isolated, _drop = False, False  # namespaces, but a program could remount them writable: unsafe
+    _home = os.path.join(cfg["home"], f"sandbox-{os.getpid()}")
     # the children's environment, set once: nothing of ours is passed on to programs
     os.environ.clear()
     os.environ.update(_sandbox_env(_home))
     tempfile.tempdir = _home
-    _guard_modules()
+    if cfg["guard"]:
+        _guard_modules()
     _subreaper = _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     gc.freeze()  # the zygote's objects stay out of the children's collections: fewer copy-on-write page faults
-    out = sys.stdout
-    sys.stdout = sys.stderr  # nothing but verdicts on the protocol stream
+    _hello(out, ready=True, isolated=isolated, why=why)
     for line in sys.stdin:
         job = json.loads(line)
-        v = run_one(job["program"], Limits(**job["limits"]), job.get("uid"))
+        v = run_one(job["program"], Limits(**job["limits"]), job.get("uid"), cfg["guard"])
         out.write(json.dumps(asdict(v)) + "\n")
         out.flush()
 
 # %% ../nbs/09a_sandbox.ipynb
+UNSAFE_ENV = "TINYHELEN_SANDBOX_UNSAFE"
+_UNPROTECTED = ("programs can read, change and delete this user's files, reach the network (127.0.0.1 included), "
+                "signal this user's processes (the evaluator included) and leave processes behind")
+
+
 class Sandbox:
     "A pool of zygotes; `run(programs)` returns one `Verdict` per program, in order."
 
     _instances = 0
+    _warned = False  # the unsafe-mode warning is printed once per process
     depth = 2  # jobs queued at each zygote, so that it starts the next program without waiting for us
 
-    def __init__(self, workers: int = 2, limits: Limits | None = None, uid_base: int | None = None):
-        self.limits = limits or Limits()
-        self.isolated = os.geteuid() == 0
-        if uid_base is None:  # distinct ids for every live pool on the machine: the reaper kills by id
+    def __init__(self, workers: int = 2, limits: Limits | None = None, uid_base: int | None = None,
+                 unsafe: bool | None = None, guard: bool = True):
+        self.limits, self.guard = limits or Limits(), guard
+        self.unsafe = os.environ.get(UNSAFE_ENV, "") not in ("", "0") if unsafe is None else unsafe
+        root = os.geteuid() == 0
+        if uid_base is None:  # distinct ids for every live pool on the machine
             Sandbox._instances += 1
             uid_base = 200_000 + (os.getpid() % 100_000) * 1024 + (Sandbox._instances % 64) * 16
-        self.uids = [uid_base + i if self.isolated else None for i in range(workers)]
+        self.uids = [uid_base + i if root else None for i in range(workers)]
+        self.isolated: bool | None = None  # known once the first zygote has started
+        self._base = tempfile.mkdtemp(prefix="sandbox-")  # the zygotes' mount points (their tmpfs is theirs alone)
+        os.chmod(self._base, 0o755)
         self._procs: dict[int, subprocess.Popen] = {}
         self._lock, self._running = threading.Lock(), threading.Lock()
         self._pool = ThreadPoolExecutor(workers)
+        try:
+            self._zygote(0)  # a machine that cannot isolate is reported now, before any work
+        except BaseException:
+            self.close()
+            raise
 
     def _zygote(self, i: int) -> subprocess.Popen:
         p = self._procs.get(i)
         if p is None or p.poll() is not None:
+            home = os.path.join(self._base, str(i))
+            os.makedirs(home, mode=0o755, exist_ok=True)
+            cfg = json.dumps({"home": home, "unsafe": self.unsafe, "guard": self.guard})
             # not `-m tinyhelen.sandbox` with a __main__ guard: a notebook kernel runs as __main__ too, and
-            # would turn itself into a zygote (and leave its network namespace) when the cell ran
-            p = subprocess.Popen([sys.executable, "-c", "from tinyhelen.sandbox import zygote_main; zygote_main()"],
-                                 stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, text=True, bufsize=1)
+            # would turn itself into a zygote (and leave its namespaces) when the cell ran. This module's own
+            # folder comes first: a `tinyhelen/` in the current folder must not stand in for it
+            here = os.path.dirname(os.path.dirname(importlib.util.find_spec("tinyhelen.sandbox").origin))
+            code = f"import sys; sys.path.insert(0, {here!r}); from tinyhelen.sandbox import zygote_main; zygote_main()"
+            p = subprocess.Popen([sys.executable, "-c", code, cfg],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+            hello = json.loads(p.stdout.readline() or '{"ready": false, "why": "the worker exited at start"}')
+            if not hello["ready"]:
+                p.stdin.close()
+                p.wait()
+                raise SandboxUnavailable(
+                    f"cannot isolate generated programs on this machine ({hello['why']}). Run as root, enable "
+                    f"unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and "
+                    f"user.max_user_namespaces > 0), or accept the risk with {UNSAFE_ENV}=1 or Sandbox(unsafe=True)")
+            self.isolated = hello["isolated"]
+            if not self.isolated and not Sandbox._warned:
+                Sandbox._warned = True
+                print(f"sandbox: UNSAFE, programs are not isolated here ({hello['why']}): {_UNPROTECTED}", file=sys.stderr)
             self._procs[i] = p
         return p
 
@@ -402,6 +574,7 @@ class Sandbox:
         for p in self._procs.values():
             p.stdin.close()
             p.wait(timeout=30)
+        shutil.rmtree(self._base, ignore_errors=True)
 
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
