@@ -151,8 +151,10 @@ def pass_at(samples: list[dict], ks) -> dict[str, np.ndarray]:
 
 def score(problems: datasets.Dataset, completions: list[list[str]], fmt: str = "plain", benchmark: str = "humaneval",
           ks=(1, 5, 10), limits: Limits | None = None, workers: int = 2, progress: bool = False,
-          strict: bool = False) -> dict:
-    "Execute `completions[i]` (n samples) of problem i; returns {'pass@k': ..., 'problems': [...], 'n': n}."
+          strict: bool = False, unsafe: bool | None = None) -> dict:
+    """Execute `completions[i]` (n samples) of problem i; returns {'pass@k': ..., 'problems': [...], 'n': n}.
+
+    `unsafe=True` runs the programs even where the sandbox's namespaces are unavailable (None: $TINYHELEN_SANDBOX_UNSAFE)."""
     codes, notes, programs, index = [], [], [], []
     for i, (prob, comps) in enumerate(zip(problems, completions)):
         for j, c in enumerate(comps):
@@ -162,7 +164,7 @@ def score(problems: datasets.Dataset, completions: list[list[str]], fmt: str = "
             programs.append(to_program(prob, code, benchmark))
             index.append((i, j))
     runnable = [k for k, n in enumerate(notes) if not n]
-    with Sandbox(workers=workers, limits=limits or Limits()) as sb:
+    with Sandbox(workers=workers, limits=limits or Limits(), unsafe=unsafe) as sb:
         verdicts = dict(zip(runnable, sb.run([programs[k] for k in runnable], progress=progress)))
     per = [{"task_id": p["task_id"], "samples": []} for p in problems]
     for k, (i, j) in enumerate(index):
@@ -270,7 +272,8 @@ def check_checkpoint(path) -> Path:
 def evaluate_code(model_path: str, benchmark: str = "humaneval", fmt: str = "plain", n: int = 1,
                   temperature: float = 0.0, top_p: float = 0.95, max_new_tokens: int = 512, batch_size: int = 8,
                   ks: list[int] = (1,), limit: int | None = None, workers: int = 2, timeout: float = 10.0,
-                  out: str | None = None, seed: int = 1, device: str | None = None, strict: bool = False) -> dict:
+                  out: str | None = None, seed: int = 1, device: str | None = None, strict: bool = False,
+                  unsafe: bool = False) -> dict:
     """Sample n programs per problem from a causal LM checkpoint and report pass@k.
 
     fmt 'plain' (instruction-tuned) and 'edits' (LintSeq-tuned) get the same instruction; 'completion'
@@ -287,7 +290,8 @@ def evaluate_code(model_path: str, benchmark: str = "humaneval", fmt: str = "pla
     problems = load_problems(benchmark, limit=limit)
     cfg = GenConfig(n=n, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
     comps = generate(model, tok, model_prompts(problems, fmt), cfg, progress=True)
-    res = score(problems, comps, fmt, benchmark, ks, Limits(timeout=timeout), workers, progress=True, strict=strict)
+    res = score(problems, comps, fmt, benchmark, ks, Limits(timeout=timeout), workers, progress=True, strict=strict,
+                unsafe=unsafe or None)
     summary = {"model": str(model_path), "benchmark": benchmark, "format": fmt, "strict": strict, **asdict(cfg),
                **{k: v for k, v in res.items() if k.startswith("pass@")}, "problems": len(problems)}
     if out:
@@ -317,3 +321,6 @@ def add_cli(parser) -> None:
     p.add_argument("--strict", action="store_true", help="reject a whole edit sequence at its first malformed hunk")
     p.add_argument("--out", default=None, help="folder for samples.jsonl, standard_samples.jsonl and summary.json")
     p.add_argument("--device", default=None)
+    p.add_argument("--unsafe", action="store_true",
+                   help="run generated programs even where the sandbox cannot isolate them (no user namespaces); "
+                        "prints what is not protected. Only for code you trust")
