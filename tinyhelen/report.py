@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from .core import atomic_write, markdown_table
 from .sweep import collect, load_sweep, status, sweep_dir_for
 
 # %% auto 0
-__all__ = ['DEFAULT_NOTE', 'is_label', 'seed_table', 'markdown', 'split_wide', 'summarize', 'clean_outputs', 'publish', 'add_cli']
+__all__ = ['DEFAULT_NOTE', 'is_label', 'seed_table', 'markdown', 'split_wide', 'summarize', 'reader_outputs', 'clean_outputs',
+           'publish', 'add_cli']
 
 # %% ../nbs/14_report.ipynb
 def is_label(key: str, value) -> bool:
@@ -165,33 +167,43 @@ def summarize(path: str, out: str = "figures", root: str | None = None) -> Path:
     return out / "RESULTS.md"
 
 # %% ../nbs/14_report.ipynb
-def clean_outputs(nb, base: str | os.PathLike, replace: dict[str, str] | None = None):
-    """`nb` (nbformat) with reader-facing outputs only: no stderr stream, no widget data, and `base` (the
-    repository) and each key of `replace` written as a relative path. Changes `nb` in place and returns it."""
+def reader_outputs(outputs: list, base: str | os.PathLike, replace: dict[str, str] | None = None) -> list:
+    """A code cell's outputs as a reader should see them: no stderr stream (warnings, progress bars, library
+    logs), no widget data, and `base` (the repository), each key of `replace` and any absolute path into a
+    `runs/` folder written relative to the repository."""
     subs = {**(replace or {}), f"{Path(base).resolve()}/": "", str(Path(base).resolve()): "."}
+
     def fix(text):
         text = text if isinstance(text, str) else "".join(text)
         for old, new in subs.items():
             text = text.replace(old, new)
-        return text
-    for c in nb.cells:
-        if c.cell_type != "code":
-            continue
-        kept = []
-        for o in c.get("outputs", []):
-            if o.get("output_type") == "stream":
-                if o.get("name") == "stderr":
-                    continue
-                o["text"] = fix(o["text"])
-            for mime in [m for m in o.get("data", {}) if m.startswith("application/vnd.jupyter.widget")]:
-                del o["data"][mime]
-            for mime in ("text/plain", "text/html", "text/markdown"):
-                if mime in o.get("data", {}):
-                    o["data"][mime] = fix(o["data"][mime])
-            if o.get("output_type") != "stream" and not o.get("data") and o.get("output_type") != "error":
+        return _re_runs_path.sub("runs/", text)  # another checkout's runs/ (published elsewhere)
+    kept = []
+    for o in outputs:
+        if o.get("output_type") == "stream":
+            if o.get("name") == "stderr":
                 continue
-            kept.append(o)
-        c["outputs"] = kept
+            o["text"] = fix(o["text"])
+        data = o.get("data", {})
+        for mime in [m for m in data if m.startswith("application/vnd.jupyter.widget")]:
+            del data[mime]
+        for mime in ("text/plain", "text/html", "text/markdown"):
+            if mime in data:
+                data[mime] = fix(data[mime])
+        if o.get("output_type") in ("display_data", "execute_result") and not data:
+            continue
+        kept.append(o)
+    return kept
+
+
+_re_runs_path = re.compile(r"(?<![\w.~])/(?:[\w.+-]+/)+?runs/")
+
+
+def clean_outputs(nb, base: str | os.PathLike, replace: dict[str, str] | None = None):
+    "Every code cell of `nb` (nbformat) with `reader_outputs`; changes `nb` in place and returns it."
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c["outputs"] = reader_outputs(c.get("outputs", []), base, replace)
     return nb
 
 
