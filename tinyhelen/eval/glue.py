@@ -340,8 +340,9 @@ def best_rows(cells) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def plot_task(rows, task: str, path: str | os.PathLike, hue: str | None = None) -> Path:
-    "Bar chart (mean, ±1 sd over seeds) of one task's test metrics from `best_rows`-style rows; saved as png."
+def plot_task(rows, task: str, path: str | os.PathLike, hue: str | None = None, note: str = "") -> Path:
+    """Bar chart (mean, ±1 sd over seeds) of one task's test metrics from `best_rows`-style rows, each bar labelled with
+    its value (a score of 0 draws no bar); `note` (the setup) goes under the axes. Saved as png."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -353,10 +354,16 @@ def plot_task(rows, task: str, path: str | os.PathLike, hue: str | None = None) 
     sns.barplot(data=d, x="what", y="value", hue=hue, errorbar="sd", ax=ax, palette="colorblind" if hue else None)
     ax.set(xlabel="", ylabel="test score", title=f"Leaner-GLUE {task}")
     ax.axhline(0, color="black", lw=0.6)
+    for bars in ax.containers:
+        if hasattr(bars, "patches"):
+            ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
+    ax.margins(y=0.15)  # room for the labels
     if hue is not None:
         ax.legend(title=hue, bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False)
+    if note:
+        fig.text(0.5, 0, note, ha="center", va="top", fontsize=8, color="#555555", wrap=True)
     fig.tight_layout()
-    path = write_figure(fig, path, dpi=120)
+    path = write_figure(fig, path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
 
