@@ -237,3 +237,31 @@ def test_readme_walkthrough_runs(workdir):
             clm = sorted((cwd / "runs/example-clm/llama-1M-leaner/checkpoints").glob("step-*"))[-1]
             cmd += f" --set init_from={clm}"
         _run(cmd, cwd, env)
+
+
+# commands whose flags still lack help texts; their notebooks belong to other work in progress (listed for the
+# integrator: remove an entry once its add_cli gives every flag a help text)
+HELP_PENDING = {("data", "download"), ("data", "build-code-corpus"), ("lintseq", "generate"), ("lintseq", "show"),
+                ("lintseq", "resolve"), ("refine", "report"), ("refine", "questions"), ("eval", "code"),
+                ("eval", "instruct"), ("sweep", "run"), ("sweep", "collect")}
+
+
+def test_every_flag_says_what_it_does_and_its_default():
+    "`tinyhelen GROUP COMMAND --help`: each flag has a help text, and its default is shown when it has one."
+    import argparse
+    from tinyhelen.cli import GROUPS, build_parser
+    missing, checked = [], 0
+    for group in GROUPS:
+        sub = next(a for a in build_parser(group)._actions if isinstance(a, argparse._SubParsersAction))
+        for name, p in sub.choices.items():
+            help_text = p.format_help()
+            for a in p._actions:
+                if a.dest == "help" or (group, name) in HELP_PENDING:
+                    continue
+                checked += 1
+                if not a.help:
+                    missing.append(f"tinyhelen {group} {name} {'/'.join(a.option_strings) or a.dest}")
+                elif a.option_strings and isinstance(a.default, (int, float, str)) and not isinstance(a.default, bool) \
+                        and a.default != "" and "default" not in a.help.lower():
+                    assert f"(default: {a.default})" in " ".join(help_text.split()), (group, name, a.dest)
+    assert checked > 40 and not missing, f"flags without help: {missing}"

@@ -80,7 +80,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     "Keeps the docstring's line breaks and shows each flag's default after its help (unless the help names it; unset and off defaults stay implicit)."
     def _get_help_string(self, action):
         help = action.help or ""
-        if "default" in help.lower() or action.default in (None, False, argparse.SUPPRESS) or action.required:
+        if "default" in help.lower() or any(action.default is d for d in (None, False, argparse.SUPPRESS)) or action.required:
             return help
         if not action.option_strings and action.nargs not in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
             return help  # a required positional has no default to show

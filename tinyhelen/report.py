@@ -208,9 +208,10 @@ def clean_outputs(nb, base: str | os.PathLike, replace: dict[str, str] | None = 
 
 
 def publish(path: str, root: str | None = None) -> list[str]:
-    """Copy the outputs of each notebook's first finished run in the sweep into the source notebook.
+    """Copy the outputs of each notebook's first finished run in the sweep into the notebook in nbs/, for the docs.
 
-    Notebooks whose code changed since the run are skipped (re-run the sweep first). Returns the notebooks written."""
+    Only what a reader needs is copied (no warnings or logs; paths relative to the repository). A notebook
+    whose code changed since its run is left alone: run the sweep again, then publish."""
     import nbformat
     sweep = load_sweep(path)
     sdir = sweep_dir_for(sweep, root)

@@ -475,17 +475,23 @@ def add_cli(parser) -> None:
     from tinyhelen.cli import command
     p = command(parser, evaluate_glue, "glue")
     p.add_argument("checkpoint", metavar="CHECKPOINT_OR_MODEL", help="checkpoint folder, or a zoo model name (from scratch)")
-    p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS), help="Leaner-GLUE tasks to fine-tune on")
     p.add_argument("--out", default="", help="output folder (default: runs/glue/<name>-<fingerprint>)")
     p.add_argument("--tokenizer", default="", help="tokenizer folder (needed with a model name)")
-    p.add_argument("--lrs", nargs="+", type=float, default=list(PAPER_LRS))
-    p.add_argument("--seeds", nargs="+", type=int, default=list(PAPER_SEEDS))
-    for name, default in (("batch-size", 256), ("micro-batch", 32), ("max-len", 256), ("max-steps", 0), ("eval-every", 0), ("limit", 0),
-                          ("warmup-steps", 0), ("eval-batch", 64)):
-        p.add_argument(f"--{name}", dest=name.replace("-", "_"), type=int, default=default)
+    p.add_argument("--lrs", nargs="+", type=float, default=list(PAPER_LRS), help="learning rates to try (the paper's grid)")
+    p.add_argument("--seeds", nargs="+", type=int, default=list(PAPER_SEEDS), help="seeds per learning rate (the paper's)")
+    for name, default, text in (("batch-size", 256, "examples per optimizer step"),
+                                ("micro-batch", 32, "examples per forward pass (gradient accumulation makes up the batch)"),
+                                ("max-len", 256, "longest input in tokens"),
+                                ("max-steps", 0, "optimizer steps per run; 0: the paper's epochs per task"),
+                                ("eval-every", 0, "steps between validation evaluations; 0: the paper's interval per task"),
+                                ("limit", 0, "use only the first N rows of each split; 0: all (for quick checks)"),
+                                ("warmup-steps", 0, "linear warm-up steps"),
+                                ("eval-batch", 64, "examples per evaluation batch")):
+        p.add_argument(f"--{name}", dest=name.replace("-", "_"), type=int, default=default, help=text)
     p.add_argument("--no-train", dest="no_train", default="skip", choices=NO_TRAIN,
                    help="tasks without a train split (SST-2, QQP, MNLI, QNLI in the release)")
-    p.add_argument("--data-root", dest="data_root", default="")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--keep-checkpoints", dest="keep_checkpoints", action="store_true")
-    p.add_argument("--wandb", default="offline", choices=["offline", "online", "disabled"])
+    p.add_argument("--data-root", dest="data_root", default="", help="folder with the corpora (unset: $TINYHELEN_DATA, else the embedded sample)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train (auto: a GPU if there is one)")
+    p.add_argument("--keep-checkpoints", dest="keep_checkpoints", action="store_true", help="save each run's final model under OUT/work/")
+    p.add_argument("--wandb", default="offline", choices=["offline", "online", "disabled"], help="W&B mode")
