@@ -139,7 +139,9 @@ def setup_text(**setup) -> str:
 def setup_note(fig, text: str | None = None, **setup):
     "Write the run's setup under `fig` (small grey line; `save_figure` keeps it in the saved image). Returns the text."
     text = text or setup_text(**setup)
-    fig.text(0.5, 0, text, ha="center", va="top", fontsize=9, color="#555555", wrap=True)
+    # below everything already drawn (rotated tick labels reach under the figure's edge)
+    bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()
+    fig.text(0.5, min(0.0, bottom) - 0.01, text, ha="center", va="top", fontsize=9, color="#555555", wrap=True)
     return text
 
 
