@@ -357,7 +357,9 @@ def plot_task(rows, task: str, path: str | os.PathLike, hue: str | None = None, 
     for bars in ax.containers:
         if hasattr(bars, "patches"):
             ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
-    ax.margins(y=0.15)  # room for the labels
+    lo, hi = ax.get_ylim()  # room for the labels on both sides of zero
+    pad = 0.15 * max(hi - lo, 0.1)
+    ax.set_ylim(min(lo, 0) - pad, max(hi, 0) + pad)
     if hue is not None:
         ax.legend(title=hue, bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False)
     if note:
