@@ -20,7 +20,7 @@ from .core import atomic_write, repo_root, set_style, write_figure
 _all_ = ["set_style"]  # re-exported: the experiment notebooks take it from here with the other helpers
 
 # %% auto 0
-__all__ = ['RUN_DIR_ENV', 'RECIPES', 'LINESTYLES', 'MARKERS', 'experiment_dir', 'recipe', 'corpus_tokenizer', 'instruction_pairs',
+__all__ = ['RUN_DIR_ENV', 'RECIPES', 'DASHES', 'MARKERS', 'experiment_dir', 'recipe', 'corpus_tokenizer', 'instruction_pairs',
            'fit', 'history_frame', 'setup_text', 'setup_note', 'save_figure', 'write_results', 'set_style']
 
 # %% ../nbs/13_experiment.ipynb
@@ -127,7 +127,7 @@ def history_frame(history: list[dict], **labels) -> pd.DataFrame:
     return df
 
 
-LINESTYLES = ["-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 1))]
+DASHES = ["", (4, 1.5), (1, 1), (3, 1.25, 1.5, 1.25), (5, 1, 1, 1, 1, 1), (2, 2)]  # seaborn's `dashes` ("" = solid)
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
