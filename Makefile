@@ -70,11 +70,11 @@ test-slow: $(STAMP)  ## also the notebook cells flagged slow
 lab: $(STAMP)  ## JupyterLab on nbs/ (works as root and offline)
 	$(BIN)/jupyter lab --notebook-dir nbs --no-browser --ip 127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-docs: $(STAMP)  ## build the docs site offline into docs/_build/html (open index.html)
+docs: $(STAMP)  ## build the docs site offline into docs/_build/html (runs the module notebooks; open index.html)
 	$(BIN)/python docs/build.py
 
-docs-exec: $(STAMP)  ## the same, executing every notebook first
-	$(BIN)/python docs/build.py --execute
+docs-exec: $(STAMP)  ## the same, executing the experiment notebooks too (slow: they train models)
+	$(BIN)/python docs/build.py --execute all
 
 clean-nbs: $(STAMP)  ## strip outputs/metadata from notebooks before committing
 	$(BIN)/nbdev_clean

@@ -15,13 +15,19 @@ Quarto (what `nbdev_docs` needs) cannot be installed from PyPI, so this script d
    Results page, its figures included;
 4. Sphinx builds the site with the config in docs/conf.py. Nothing is fetched from the network.
 
-Notebooks are rendered with the outputs they carry (experiment notebooks get theirs from
-papermill); `--execute` runs them first. Run from anywhere: `python docs/build.py [--out DIR]`.
+Module notebooks (nbs/*.ipynb) are stored without outputs, so the build runs them first, skipping
+the cells nbdev_test skips (`eval: false`, settings.ini's tst_flags such as `slow`); each result is
+cached under the work folder until the notebook or the package changes. Experiment notebooks
+(nbs/experiments/) carry the outputs `tinyhelen sweep publish` copied from their sweep runs and
+are rendered as they are; `--execute all` runs them too, `--execute none` runs nothing. Every page
+shows what a reader needs: no stderr (warnings, progress bars, library logs) and no machine paths.
+Run from anywhere: `python docs/build.py [--out DIR]`.
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import os
 import re
 import shutil
@@ -103,6 +109,33 @@ def _processors():
             P.strip_hidden_metadata, *extra]
 
 
+def _package_digest() -> str:
+    "A digest of the package's code and settings: cached executions are stale once it changes."
+    h = hashlib.sha1()
+    for f in sorted((REPO / "tinyhelen").rglob("*")):
+        if f.is_file() and "__pycache__" not in f.parts: h.update(f.relative_to(REPO).as_posix().encode()); h.update(f.read_bytes())
+    h.update((REPO / "settings.ini").read_bytes())
+    return h.hexdigest()
+
+
+def _execute_cached(path: Path, cache: Path, digest: str):
+    "`_execute`, or its stored result when neither the notebook nor the package changed since."
+    import nbformat
+    from execnb.nbio import dict2nb
+    key = hashlib.sha1(path.read_bytes() + digest.encode()).hexdigest()[:16]
+    hit = cache / f"{path.stem}-{key}.ipynb"
+    if hit.exists():
+        res = dict2nb(nbformat.read(hit, as_version=4))
+    else:
+        res = _execute(path)
+        cache.mkdir(parents=True, exist_ok=True)
+        for old in cache.glob(f"{path.stem}-*.ipynb"): old.unlink()
+        from execnb.nbio import nb2dict
+        _write_if_changed(hit, nbformat.writes(nbformat.from_dict({k: v for k, v in nb2dict(res).items() if k != "path_"})) + "\n")
+    res["path_"] = str(path)
+    return res
+
+
 def _execute(path: Path):
     "Run the notebook (kernel python3, cwd = its folder), skipping cells nbdev_test would skip."
     import nbformat
@@ -117,7 +150,11 @@ def _execute(path: Path):
         flags = {m.group(1) for m in re.finditer(r"^\s*#\s*\|\s*([\w-]+)(:?\s*(\S*))", cell.source, re.M)
                  if m.group(1) in skip or (m.group(1) == "eval" and m.group(3).lower() == "false")}
         if flags: cell.metadata.setdefault("tags", []).append("skip-execution")
-    NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    try:
+        NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    except Exception as e:  # CellExecutionError carries the cell and its traceback; say which notebook
+        raise RuntimeError(f"{path}: a cell failed while executing it for the docs (nbdev_test --path {path} "
+                           f"shows the same failure):\n{e}") from None
     res = dict2nb(nb)
     res["path_"] = str(path)
     return res
@@ -181,13 +218,24 @@ def _source_directives(cell) -> dict:
 def _is_false(d: dict, key: str) -> bool: return [a.lower() for a in d.get(key, [])] == ["false"]
 
 
+def _title_first(cells: list) -> list:
+    "An experiment notebook opens with papermill's parameters cell; its page opens with the title, then the parameters."
+    title = next((i for i, c in enumerate(cells) if c.cell_type == "markdown" and re.match(r"\s*# ", c.source)), None)
+    if not title: return cells
+    before = cells[:title]
+    if all(c.cell_type == "code" and ("parameters" in c.metadata.get("tags", []) or not c.source.strip()) for c in before):
+        return [cells[title], *before, *cells[title + 1:]]
+    return cells
+
+
 def _to_myst(nb, page: str, names: set[str], base: str):
     "nbdev-processed notebook -> a plain nbformat 4 notebook whose cell tags myst-nb understands."
     import nbformat
     from nbformat import v4
     from execnb.nbio import nb2dict
+    from tinyhelen.report import reader_outputs  # what publishing keeps of outputs, the pages keep too
 
-    cells, raw = [], list(nb.cells)
+    cells, raw = [], _title_first(list(nb.cells))
     # exported code goes after the docs nbdev rendered for it (nbdev inserts those in reverse order)
     i = 0
     while i < len(raw):
@@ -211,7 +259,7 @@ def _to_myst(nb, page: str, names: set[str], base: str):
             out.append(v4.new_markdown_cell(_md_from_yaml(fm)) if fm.get("title") else v4.new_raw_cell(c.source))
         else:
             if _is_false(d, "include:"): continue
-            src, outputs = _strip_directives(c.source), nb2dict(c.get("outputs", []))
+            src, outputs = _strip_directives(c.source), reader_outputs(nb2dict(c.get("outputs", [])), REPO)
             echo = not _is_false(d, "echo:")
             if d.get("output:") == ["asis"]:
                 if echo and src: out.append(v4.new_code_cell(src))
@@ -249,15 +297,17 @@ def render(nb, page: str, names: set[str]):
     return _to_myst(nb, page, set(names), base)
 
 
-def process_notebook(src: str, dst: str, page: str, names: list[str], execute: bool) -> str:
-    "Worker: render one notebook for the site; returns a one-line timing note."
+def process_notebook(src: str, dst: str, page: str, names: list[str], execute: bool, cache: str | None = None,
+                     digest: str = "") -> str:
+    "Worker: render one notebook for the site (executed first if `execute`, through `cache` if given); returns a timing note."
     import nbformat
     from execnb.nbio import read_nb
 
     t0, src, cwd, main = time.time(), Path(src), os.getcwd(), sys.modules["__main__"]
     os.chdir(src.parent)  # as nbdev_test: a notebook runs from its folder
     try:
-        res = render(_execute(src) if execute else read_nb(src), page, set(names))
+        nb = (_execute_cached(src, Path(cache), digest) if cache else _execute(src)) if execute else read_nb(src)
+        res = render(nb, page, set(names))
     finally:
         os.chdir(cwd)
         sys.modules["__main__"] = main  # IPython's shell replaces it; this worker's next task is looked up there
@@ -333,9 +383,17 @@ def _toctrees(names: dict[Path, str], extra: list[str] = ()) -> str:
     return "\n".join(out) + "\n"
 
 
-def build(out: Path, work: Path, execute: bool = False, jobs: int = 2, strict: bool = False, quiet: bool = False,
+EXECUTE = ("modules", "all", "none")
+
+
+def executes(rel: Path, execute: str) -> bool:
+    "Whether the build runs this notebook: `modules` runs the top-level (module) notebooks, whose outputs are not stored."
+    return execute == "all" or (execute == "modules" and len(rel.parts) == 1)
+
+
+def build(out: Path, work: Path, execute: str = "modules", jobs: int = 2, strict: bool = False, quiet: bool = False,
           verbose: bool = False) -> Path:
-    "Build the site into `out`; staged sources and Sphinx caches go to `work`. Returns out/index.html."
+    "Build the site into `out`; staged sources, Sphinx caches and executed notebooks go to `work`. Returns out/index.html."
     import configparser
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing
@@ -361,10 +419,12 @@ def build(out: Path, work: Path, execute: bool = False, jobs: int = 2, strict: b
 
     # the notebooks import this checkout's package, whatever is installed
     os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
+    if execute not in EXECUTE: raise ValueError(f"execute={execute!r}: choose from {', '.join(EXECUTE)}")
     jobs = max(1, min(jobs, len(rels)))
+    digest = _package_digest() if execute != "none" else ""
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futs = [pool.submit(process_notebook, str(nbs / rel), str(src / f"{names[rel]}.ipynb"), names[rel],
-                            list(names.values()), execute) for rel in rels]
+                            list(names.values()), executes(rel, execute), str(work / "executed"), digest) for rel in rels]
         for f in futs: say("  processed", f.result())
     t1 = time.time()
 
@@ -387,11 +447,70 @@ def build(out: Path, work: Path, execute: bool = False, jobs: int = 2, strict: b
     if strict: args[:0] = ["-W", "--keep-going"]
     rc = build_main(args)
     if rc: raise SystemExit(f"sphinx-build failed (exit {rc})")
+    _drop_dead_anchors(out)
     # Sphinx copies static files only when some page was rebuilt: a CSS edit alone must show too
     shutil.copytree(DOCS / "_static", out / "_static", dirs_exist_ok=True)
     say(f"docs: {len(rels)} notebooks processed in {t1 - t0:.1f} s, site built in {time.time() - t1:.1f} s "
         f"-> {out / 'index.html'}")
     return out / "index.html"
+
+
+def _drop_dead_anchors(site: Path):
+    """nbdev links every backticked name it knows (`Units.judge`) to `page.html#unitsjudge`, but only names with
+    their own `show_doc` get a heading there: such links go to the page itself rather than to a missing anchor."""
+    ids = {f.resolve(): set(re.findall(r'\bid="([^"]+)"', f.read_text(encoding="utf-8", errors="replace")))
+           for f in site.glob("**/*.html") if "_static" not in f.relative_to(site).parts}
+    for f in ids:
+        html = f.read_text(encoding="utf-8")
+
+        def fix(m):
+            page, anchor = m.group(2), m.group(3)
+            target = (f.parent / page).resolve() if page else f
+            if target in ids and anchor not in ids[target]:
+                return f'{m.group(1)}"{page or "#"}"'
+            return m.group(0)
+
+        new = re.sub(r'(<a class="reference internal" href=)"([^"#]*)#([^"]+)"', fix, html)
+        if new != html: f.write_text(new, encoding="utf-8")
+
+
+def broken_links(site: Path) -> list[tuple[str, str, str]]:
+    """(page, link, why) for every link of the built site that leads nowhere: a page or file not in the site, an
+    anchor missing from its page, or a file name the linkifier turned into a web address (`http://RESULTS.md`).
+    Web links are not fetched (the build is offline)."""
+    from html.parser import HTMLParser
+
+    class Links(HTMLParser):
+        def __init__(self):
+            super().__init__(); self.links, self.ids = [], set()
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if a.get("id"): self.ids.add(a["id"])
+            if tag == "a" and a.get("name"): self.ids.add(a["name"])
+            for k in ("href", "src"):
+                if a.get(k) and not (tag == "link" and k == "href" and a.get("rel") == "canonical"): self.links.append(a[k])
+
+    pages = {}
+    for f in site.rglob("*.html"):
+        if "_static" in f.relative_to(site).parts: continue  # the theme's template fragments, not pages
+        p = Links(); p.feed(f.read_text(encoding="utf-8", errors="replace")); pages[f.resolve()] = p
+    bad = []
+    for f, p in pages.items():
+        rel = f.relative_to(site.resolve()).as_posix()
+        for href in p.links:
+            if re.match(r"^(mailto|javascript|data):", href): continue
+            if re.match(r"^https?://", href):
+                host = re.sub(r"^https?://", "", href).split("/")[0]
+                if re.search(r"\.(md|py|ipynb|ya?ml|json|csv|txt|ini|toml|png)$", host, re.I):
+                    bad.append((rel, href, "a file name made into a web address"))
+                continue
+            path, _, anchor = href.partition("#")
+            target = (f.parent / path.split("?")[0]).resolve() if path else f
+            if not target.exists():
+                bad.append((rel, href, "no such file in the site")); continue
+            if anchor and target.suffix == ".html" and target in pages and anchor not in pages[target].ids:
+                bad.append((rel, href, "no such anchor"))
+    return sorted(set(bad))
 
 
 def main(argv=None):
@@ -400,17 +519,25 @@ def main(argv=None):
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the HTML site (default: docs/_build/html)")
     p.add_argument("--work", type=Path, default=None,
                    help="folder for staged pages and Sphinx caches (default: OUT's parent/.docs-work-<OUT's name>)")
-    p.add_argument("--execute", action="store_true",
-                   help="run every notebook before rendering (default: render the outputs it carries); "
-                        "cells flagged with settings.ini's tst_flags or `eval: false` are skipped")
+    p.add_argument("--execute", choices=EXECUTE, default="modules",
+                   help="which notebooks to run before rendering: modules (nbs/*.ipynb, whose outputs are not stored; "
+                        "cached until they or the package change), all (experiment notebooks too), none (render stored "
+                        "outputs only). Cells flagged with settings.ini's tst_flags or `eval: false` are never run "
+                        "(default: modules)")
     p.add_argument("--jobs", type=int, default=2, help="notebooks processed in parallel (default: 2)")
+    p.add_argument("--check-links", action="store_true", help="after building, fail on a link to a page, file or anchor "
+                   "the site does not have, or on a file name turned into a web address (http://RESULTS.md)")
     p.add_argument("--strict", action="store_true", help="turn Sphinx warnings into errors")
     p.add_argument("--quiet", action="store_true", help="print only warnings and errors")
     p.add_argument("--verbose", action="store_true", help="show Sphinx's own progress output")
     a = p.parse_args(argv)
     out = a.out.resolve()
     work = (a.work or out.parent / f".docs-work-{out.name}").resolve()
-    build(out, work, execute=a.execute, jobs=a.jobs, strict=a.strict, quiet=a.quiet, verbose=a.verbose)
+    index = build(out, work, execute=a.execute, jobs=a.jobs, strict=a.strict, quiet=a.quiet, verbose=a.verbose)
+    if a.check_links:
+        bad = broken_links(index.parent)
+        if bad: raise SystemExit(f"{len(bad)} broken link(s):\n" + "\n".join(f"  {page}: {href} ({why})" for page, href, why in bad))
+        if not a.quiet: print("links: all internal links resolve")
 
 
 if __name__ == "__main__":

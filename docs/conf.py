@@ -23,7 +23,9 @@ root_doc = "index"
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 nb_execution_mode = "off"  # docs/build.py renders stored outputs (or runs notebooks itself with --execute)
 nb_merge_streams = True
+nb_render_markdown_format = "myst"  # markdown outputs (tables from `Markdown(...)`) render as the pages do; commonmark has no tables
 myst_enable_extensions = ["dollarmath", "amsmath", "attrs_block", "colon_fence", "deflist", "linkify", "substitution"]
+myst_linkify_fuzzy_links = False  # only http(s):// and www. become links, not file names such as RESULTS.md
 myst_heading_anchors = 4  # nbdev's links point at show_doc headings (### name)
 suppress_warnings = ["myst.header"]  # show_doc's ### headings may follow a # title directly
 

@@ -20,8 +20,9 @@ def test_docs_site_builds_offline(tmp_path):
     # any HTTP(S) client that honours the proxy settings fails fast: the build must not need the network
     env = {**os.environ, "PYTHONPATH": str(REPO), "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
            "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "no_proxy": "", "NO_PROXY": ""}
-    r = subprocess.run([sys.executable, str(REPO / "docs" / "build.py"), "--out", str(out), "--quiet"],
-                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    # stored outputs only (test_module_pages_show_executed_outputs runs a notebook); every internal link must resolve
+    r = subprocess.run([sys.executable, str(REPO / "docs" / "build.py"), "--out", str(out), "--quiet", "--execute", "none",
+                        "--check-links"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert not (tmp_path / "jupyter_execute").exists(), "build files must stay out of OUT's parent"
 
@@ -43,6 +44,12 @@ def test_docs_site_builds_offline(tmp_path):
         page = "experiments/" + re.sub(r"^\d+[a-zA-Z0-9]*_", "", nb.stem.lower()) + ".html"
         assert (out / page).exists() and f'href="{page}"' in home, page
     assert "torchrun" in (out / "paper_scale.html").read_text(encoding="utf-8")
+    # an experiment page: the title before papermill's parameters, outputs without stderr or machine paths
+    exp = (out / "experiments" / "pretrain.html").read_text(encoding="utf-8")
+    assert exp.index("<h1>Pre-training") < exp.index("Parameters (papermill)")
+    assert "site-packages" not in exp and "TqdmWarning" not in exp and not re.search(r"/(?:work|home|tmp)/[^<\s]*runs/", exp)
+    # file names in prose stay text: no http://RESULTS.md (check-links fails on those too)
+    assert not re.search(r'href="https?://[A-Za-z_]+\.md', home + exp)
 
     # the module page: prose, show_doc's rendering of the API, exported code, no nbdev directive left
     core = (out / "core.html").read_text(encoding="utf-8")
@@ -141,3 +148,40 @@ def test_results_page_carries_its_figures(tmp_path):
     assert "![gone]" not in page and "gone (figure not in this checkout" in page
     toc = build._toctrees({Path("00_core.ipynb"): "core"}, ["results"])
     assert toc.index(":caption: Results") < toc.index(":caption: Notebooks")
+
+
+def test_module_pages_show_executed_outputs(tmp_path, monkeypatch):
+    "A module notebook (stored without outputs) is run for its page: the worked example's table and figure show."
+    import nbformat
+    build = _build_module()
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("TINYHELEN_RUNS", str(tmp_path / "runs"))
+    names = list(build.page_names(build.notebooks(REPO / "nbs")).values())
+    dst, cache = tmp_path / "stats.ipynb", tmp_path / "executed"
+    build.process_notebook(str(REPO / "nbs" / "01c_stats.ipynb"), str(dst), "stats", names, True, str(cache), "d1")
+    page = nbformat.read(dst, as_version=4)
+    outs = [o for c in page.cells if c.cell_type == "code" for o in c.outputs]
+    assert any("| web |" in o.get("data", {}).get("text/markdown", "") for o in outs), "the stats table is shown"
+    assert any("image/png" in o.get("data", {}) for o in outs), "the figure is shown"
+    assert not any(o.get("name") == "stderr" for o in outs)
+    # a second build reuses the execution; a changed package (digest) runs it again
+    (cached,) = cache.glob("01c_stats-*.ipynb")
+    stamp = cached.stat().st_mtime_ns
+    build.process_notebook(str(REPO / "nbs" / "01c_stats.ipynb"), str(dst), "stats", names, True, str(cache), "d1")
+    assert cached.stat().st_mtime_ns == stamp
+    assert build.executes(Path("01c_stats.ipynb"), "modules") and not build.executes(Path("experiments/01_a.ipynb"), "modules")
+
+
+def test_link_check_finds_broken_links(tmp_path):
+    build = _build_module()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.html").write_text('<h2 id="x">x</h2><a href="sub/b.html#y">ok</a><a href="#x">ok</a>'
+                                     '<a href="missing.html">bad</a><a href="sub/b.html#nope">bad</a>'
+                                     '<a href="http://RESULTS.md">bad</a><a href="https://arxiv.org/abs/2501.00522">ok</a>')
+    (tmp_path / "sub" / "b.html").write_text('<p id="y">y</p><img src="../a.html">')
+    assert [(p, h) for p, h, _ in build.broken_links(tmp_path)] == [
+        ("a.html", "http://RESULTS.md"), ("a.html", "missing.html"), ("a.html", "sub/b.html#nope")]
+    build._drop_dead_anchors(tmp_path)  # nbdev symbol links without a heading go to the page
+    (tmp_path / "c.html").write_text('<a class="reference internal" href="sub/b.html#gone">n</a>')
+    build._drop_dead_anchors(tmp_path)
+    assert 'href="sub/b.html"' in (tmp_path / "c.html").read_text()

@@ -10,10 +10,11 @@ import importlib
 import inspect
 import sys
 
+from . import __version__
 from .core import DataError, UsageError
 
 # %% auto 0
-__all__ = ['GROUPS', 'USER_ERRORS', 'subcommands', 'command', 'build_parser', 'main']
+__all__ = ['GROUPS', 'USER_ERRORS', 'subcommands', 'command', 'build_parser', 'main', 'HelpFormatter']
 
 # %% ../nbs/99_cli.ipynb
 GROUPS: dict[str, tuple[str, list[str]]] = {
@@ -40,7 +41,7 @@ def command(parser: argparse.ArgumentParser, fn, name: str | None = None) -> arg
     "Add `fn` as a command of the group `parser`; its docstring is the help. Returns its parser for the flags."
     doc = inspect.getdoc(fn) or ""
     p = subcommands(parser).add_parser(name or fn.__name__.replace("_", "-"), help=doc.splitlines()[0] if doc else None,
-                                       description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                       description=doc, formatter_class=HelpFormatter)
     p.set_defaults(_fn=fn)
     return p
 
@@ -53,6 +54,7 @@ def build_parser(group: str | None = None) -> argparse.ArgumentParser:
                                       epilog="groups:\n" + "\n".join(f"  {g:<10} {h}" for g, (h, _) in GROUPS.items())
                                       + "\n\n`tinyhelen GROUP --help` lists a group's commands.")
         top.add_argument("group", choices=list(GROUPS), metavar="GROUP")
+        top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
         return top
     p = argparse.ArgumentParser(prog=f"tinyhelen {group}", description=GROUPS[group][0])
     for mod in GROUPS[group][1]:
@@ -75,3 +77,15 @@ def main(argv: list[str] | None = None):
         print(f"tinyhelen {argv[0]}: error: " + " ".join(str(e).split()), file=sys.stderr)
         return 2
     return 0  # the console script exits with this; a command's Python return value is for notebook callers
+
+# %% ../nbs/99_cli.ipynb
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    "Keeps the docstring's line breaks and shows each flag's default after its help (unless the help names it; unset and off defaults stay implicit)."
+    def _get_help_string(self, action):
+        help = action.help or ""
+        if "default" in help.lower() or any(action.default is d for d in (None, False, argparse.SUPPRESS)) or action.required:
+            return help
+        if not action.option_strings and action.nargs not in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return help  # a required positional has no default to show
+        shown = " ".join(map(str, action.default)) if isinstance(action.default, (list, tuple)) else action.default
+        return f"{help} (default: {shown})".strip() if shown != "" else help

@@ -20,8 +20,9 @@ from .core import atomic_write, repo_root, set_style, write_figure
 _all_ = ["set_style"]  # re-exported: the experiment notebooks take it from here with the other helpers
 
 # %% auto 0
-__all__ = ['RUN_DIR_ENV', 'RECIPES', 'experiment_dir', 'recipe', 'corpus_tokenizer', 'instruction_pairs', 'fit', 'history_frame',
-           'save_figure', 'write_results', 'write_outputs', 'set_style']
+__all__ = ['RUN_DIR_ENV', 'RECIPES', 'DASHES', 'MARKERS', 'experiment_dir', 'recipe', 'corpus_tokenizer', 'instruction_pairs',
+           'fit', 'history_frame', 'setup_text', 'setup_note', 'save_figure', 'write_results', 'write_outputs',
+           'set_style']
 
 # %% ../nbs/13_experiment.ipynb
 RUN_DIR_ENV = "TINYHELEN_RUN_DIR"  # set by tinyhelen.sweep.execute for every run
@@ -125,6 +126,24 @@ def history_frame(history: list[dict], **labels) -> pd.DataFrame:
     for k, v in labels.items():
         df[k] = v
     return df
+
+
+DASHES = ["", (4, 1.5), (1, 1), (3, 1.25, 1.5, 1.25), (5, 1, 1, 1, 1, 1), (2, 2)]  # seaborn's `dashes` ("" = solid)
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+
+def setup_text(**setup) -> str:
+    "`key value` pairs in one line (`max_steps=20, seed=65` -> `max steps 20 · seed 65`), empty values left out."
+    return " · ".join(f"{k.replace('_', ' ')} {v}" for k, v in setup.items() if v not in (None, "", [], ()))
+
+
+def setup_note(fig, text: str | None = None, **setup):
+    "Write the run's setup under `fig` (small grey line; `save_figure` keeps it in the saved image). Returns the text."
+    text = text or setup_text(**setup)
+    # below everything already drawn (rotated tick labels reach under the figure's edge)
+    bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()
+    fig.text(0.5, min(0.0, bottom) - 0.01, text, ha="center", va="top", fontsize=9, color="#555555", wrap=True)
+    return text
 
 
 def save_figure(fig, out_dir: str | os.PathLike, name: str) -> Path:

@@ -54,7 +54,7 @@ MODELS: dict[str, ModelConfig] = {c.name: c for c in [
     ModelConfig("tinycodelm-smoke", "olmo", 64, 2, 4, 256, max_len=2048, rope_theta=10000.0, tie_embeddings=True),
 ]}
 
-# the paper's non-embedding counts (PAPERS.md A.4; B.5 gives totals for the code models)
+# the paper's non-embedding counts (TinyHelen, arXiv 2501.00522; LintSeq, arXiv 2410.02749, gives totals for the code models)
 PAPER_NON_EMB = {"llama-2K-10M": 14.46e6, "bert-2K-10M": 14.34e6, "xlnet-2K-10M": 14.7e6, "mamba-2K-10M": 14.6e6,
                  "llama-2K-1M": 1.05e6}
 PAPER_TOTAL = {"tinycodelm-150M": 151.9e6, "tinycodelm-400M": 454.2e6}

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
 import shutil
 from pathlib import Path
 
@@ -17,7 +19,8 @@ from .core import atomic_write, markdown_table
 from .sweep import collect, load_sweep, status, sweep_dir_for
 
 # %% auto 0
-__all__ = ['DEFAULT_NOTE', 'is_label', 'seed_table', 'markdown', 'summarize', 'publish', 'add_cli']
+__all__ = ['DEFAULT_NOTE', 'is_label', 'seed_table', 'markdown', 'split_wide', 'summarize', 'reader_outputs', 'clean_outputs',
+           'publish', 'add_cli']
 
 # %% ../nbs/14_report.ipynb
 def is_label(key: str, value) -> bool:
@@ -45,11 +48,21 @@ def seed_table(rows: list[dict]) -> pd.DataFrame:
             vals = pd.to_numeric(g[k], errors="coerce").dropna() if k in g else pd.Series(dtype=float)
             row[k] = "" if vals.empty else _fmt(vals)
         out.append(row)
-    return pd.DataFrame(out)
+    res = pd.DataFrame(out)
+    res.attrs["labels"] = [*labels, "seeds"]  # which columns name a condition, for split_wide
+    return res
 
 
 def _num(x: float) -> str:
-    return f"{x:.4g}" if abs(x) < 1e5 else f"{x:.3e}"
+    "A number as a reader reads it: whole numbers with thousands separators, others to 4 significant digits."
+    x = float(x)
+    if x != x or x in (float("inf"), float("-inf")):
+        return str(x)
+    if x.is_integer() and abs(x) < 1e15:
+        return f"{x:,.0f}"
+    if abs(x) >= 1e4:
+        return f"{x:,.1f}"
+    return f"{x:.4g}"  # e-notation only below 1e-4
 
 
 def _fmt(vals: pd.Series) -> str:
@@ -61,6 +74,36 @@ def _fmt(vals: pd.Series) -> str:
 def markdown(df: pd.DataFrame) -> str:
     "A pipe table, or a line saying there is nothing to show."
     return "_no results_\n" if df.empty else markdown_table(df)
+
+
+def split_wide(df: pd.DataFrame, max_cols: int = 9) -> list[pd.DataFrame]:
+    """Tables that fit a page: measurements named `a/b/c` become rows `a/b` by columns `c` (one table per
+    set of columns), and a table still wider than `max_cols` is cut into pieces that repeat its key columns."""
+    if df.empty:
+        return [df]
+    labels = [c for c in df.attrs.get("labels", []) if c in df]
+    nested = [c for c in df.columns if c not in labels and "/" in c]
+    keys = [c for c in labels if df[c].astype(str).nunique() > 1] or labels[:1]  # what tells the rows apart
+    tables = [df[[c for c in df.columns if c not in nested]]]
+    groups: dict[tuple, dict] = {}  # columns -> {(row key, prefix): {column: value}}
+    for _, row in df.iterrows():
+        by_prefix: dict[str, dict] = {}
+        for c in nested:
+            if row[c] != "":
+                prefix, last = c.rsplit("/", 1)
+                by_prefix.setdefault(prefix, {})[last] = row[c]
+        for prefix, vals in by_prefix.items():
+            groups.setdefault(tuple(vals), {})[(tuple(row[k] for k in keys), prefix)] = vals
+    for cols, cells in groups.items():
+        tables.append(pd.DataFrame([{**dict(zip(keys, key)), "of": prefix, **vals} for (key, prefix), vals in cells.items()],
+                                   columns=[*keys, "of", *cols]).fillna(""))
+    out = []
+    for t in tables:
+        head = [c for c in t.columns if c in keys or c == "of"] or list(t.columns[:1])
+        rest = [c for c in t.columns if c not in head]
+        step = max(1, max_cols - len(head))
+        out += [t[head + rest[i:i + step]] for i in range(0, max(len(rest), 1), step)]
+    return out
 
 # %% ../nbs/14_report.ipynb
 DEFAULT_NOTE = ("These numbers come from the runs listed below, at the sizes their parameters say. Small runs "
@@ -116,17 +159,59 @@ def summarize(path: str, out: str = "figures", root: str | None = None) -> Path:
                 dest.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(p, dest / p.name)
                 figs.append(f"![{p.stem}]({r.run_id}/{p.name})")
-        parts += [f"## {nb}\n", markdown(seed_table(rows)), *(f + "\n" for f in figs), "Runs:\n", "\n".join(lines) + "\n"]
+        parts += [f"## {nb}\n", *map(markdown, split_wide(seed_table(rows))), *(f + "\n" for f in figs),
+                  "Runs:\n", "\n".join(lines) + "\n"]
     with atomic_write(out / "RESULTS.md") as f:
         f.write("\n".join(parts))
     print(f"summary of {len(sweep.runs)} runs ({done} done) -> {out / 'RESULTS.md'}")
     return out / "RESULTS.md"
 
 # %% ../nbs/14_report.ipynb
-def publish(path: str, root: str | None = None) -> list[str]:
-    """Copy the outputs of each notebook's first finished run in the sweep into the source notebook.
+def reader_outputs(outputs: list, base: str | os.PathLike, replace: dict[str, str] | None = None) -> list:
+    """A code cell's outputs as a reader should see them: no stderr stream (warnings, progress bars, library
+    logs), no widget data, and `base` (the repository), each key of `replace` and any absolute path into a
+    `runs/` folder written relative to the repository."""
+    subs = {**(replace or {}), f"{Path(base).resolve()}/": "", str(Path(base).resolve()): "."}
 
-    Notebooks whose code changed since the run are skipped (re-run the sweep first). Returns the notebooks written."""
+    def fix(text):
+        text = text if isinstance(text, str) else "".join(text)
+        for old, new in subs.items():
+            text = text.replace(old, new)
+        return _re_runs_path.sub("runs/", text)  # another checkout's runs/ (published elsewhere)
+    kept = []
+    for o in outputs:
+        if o.get("output_type") == "stream":
+            if o.get("name") == "stderr":
+                continue
+            o["text"] = fix(o["text"])
+        data = o.get("data", {})
+        for mime in [m for m in data if m.startswith("application/vnd.jupyter.widget")]:
+            del data[mime]
+        for mime in ("text/plain", "text/html", "text/markdown"):
+            if mime in data:
+                data[mime] = fix(data[mime])
+        if o.get("output_type") in ("display_data", "execute_result") and not data:
+            continue
+        kept.append(o)
+    return kept
+
+
+_re_runs_path = re.compile(r"(?<![\w.~])/(?:[\w.+-]+/)+?runs/")
+
+
+def clean_outputs(nb, base: str | os.PathLike, replace: dict[str, str] | None = None):
+    "Every code cell of `nb` (nbformat) with `reader_outputs`; changes `nb` in place and returns it."
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c["outputs"] = reader_outputs(c.get("outputs", []), base, replace)
+    return nb
+
+
+def publish(path: str, root: str | None = None) -> list[str]:
+    """Copy the outputs of each notebook's first finished run in the sweep into the notebook in nbs/, for the docs.
+
+    Only what a reader needs is copied (no warnings or logs; paths relative to the repository). A notebook
+    whose code changed since its run is left alone: run the sweep again, then publish."""
     import nbformat
     sweep = load_sweep(path)
     sdir = sweep_dir_for(sweep, root)
@@ -145,6 +230,7 @@ def publish(path: str, root: str | None = None) -> list[str]:
             continue
         for c in ran.cells:  # papermill's per-cell bookkeeping is not part of the notebook
             c.metadata.pop("papermill", None); c.metadata.pop("execution", None)
+        clean_outputs(ran, sweep.base, {str(r.dir(sdir).resolve()): _shown(r.dir(sdir), sweep.base)})
         src.cells = [s if s.cell_type != "code" else c for s, c in zip(src.cells, ran.cells)]
         with atomic_write(src_path) as f:
             nbformat.write(src, f)
@@ -158,8 +244,8 @@ def add_cli(parser) -> None:
     from tinyhelen.cli import command
     p = command(parser, summarize, "summary")
     p.add_argument("path", help="sweep YAML file, e.g. sweeps/smoke.yaml")
-    p.add_argument("--out", default="figures", help="folder for RESULTS.md and the figures (default: figures)")
-    p.add_argument("--root", default=None, help="runs folder (default: runs/ of the repo or $TINYHELEN_RUNS)")
+    p.add_argument("--out", default="figures", help="folder for RESULTS.md and a copy of every run's figures")
+    p.add_argument("--root", default=None, help="runs folder (unset: $TINYHELEN_RUNS, else runs/ of the repo)")
     p = command(parser, publish, "publish")
     p.add_argument("path", help="sweep YAML file, e.g. sweeps/smoke.yaml")
-    p.add_argument("--root", default=None, help="runs folder (default: runs/ of the repo or $TINYHELEN_RUNS)")
+    p.add_argument("--root", default=None, help="runs folder (unset: $TINYHELEN_RUNS, else runs/ of the repo)")

@@ -16,7 +16,8 @@ from .core import atomic_write, repo_root, set_style, write_figure
 from .data import GENRES, SPLITS, VERSIONS, DataError, read_genre, words
 
 # %% auto 0
-__all__ = ['PALETTE', 'core_vocabulary', 'text_stats', 'data_stats', 'stats_table', 'plot_stats', 'stats', 'add_cli']
+__all__ = ['PALETTE', 'core_vocabulary', 'text_stats', 'data_stats', 'stats_table', 'setup_line', 'plot_stats', 'stats',
+           'add_cli']
 
 # %% ../nbs/01c_stats.ipynb
 @lru_cache(maxsize=4)
@@ -78,8 +79,16 @@ def stats_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def plot_stats(df: pd.DataFrame, path: str | os.PathLike | None = None):
-    "Two panels — word types and core-2K coverage per genre, original vs leaner; saved to `path` if given."
+def setup_line(df: pd.DataFrame, root: str | os.PathLike | None = None) -> str:
+    "What a stats frame counted, in one line: data root, size, splits, documents and the word definition."
+    src = root or os.environ.get("TINYHELEN_DATA") or "embedded sample"
+    docs = int(df[df.version == "ori"]["documents"].sum())
+    return (f"{src}, {df.attrs.get('size', '')} {'+'.join(df.attrs.get('splits', []))}, {docs:,} original documents; "
+            f"word = lower-cased ASCII letter run, core-2K = wordfreq's 2,000 most frequent English words")
+
+
+def plot_stats(df: pd.DataFrame, path: str | os.PathLike | None = None, root: str | os.PathLike | None = None):
+    "Two panels — word types and core-2K coverage per genre, original vs leaner, linear axes from zero; saved to `path` if given."
     import matplotlib
     if path is not None:
         matplotlib.use("Agg")
@@ -87,25 +96,27 @@ def plot_stats(df: pd.DataFrame, path: str | os.PathLike | None = None):
     import seaborn as sns
     set_style()
     order = df[df.version == "ori"].sort_values("types", ascending=False)["genre"].tolist()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     for ax, col, title in ((axes[0], "types", "Distinct word types (fewer = smaller language)"),
-                           (axes[1], "core_coverage", "Words inside the 2,000 most frequent English words")):
+                           (axes[1], "core_coverage", "Share of words inside the core 2,000")):
         sns.barplot(data=df, x="genre", y=col, hue="version", order=order, hue_order=list(VERSIONS), palette=PALETTE, ax=ax)
         ax.set(title=title, xlabel="", ylabel="")
         ax.tick_params(axis="x", rotation=30)
-    axes[0].set_yscale("log")
-    axes[0].set_ylim(top=df["types"].max() * 2.5)  # room for the ratio labels
+    axes[0].set_ylim(0, df["types"].max() * 1.15)  # room for the ratio labels above the tallest bar
+    axes[0].yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
     ratios = df[df.version == "ori"].set_index("genre")["types_ratio"]
     for x, g in enumerate(order):  # the headline number, where the eye already is
         axes[0].annotate(f"{ratios[g]:.1f}×", (x, df[(df.genre == g)]["types"].max()), xytext=(0, 4),
                          textcoords="offset points", ha="center", fontsize=9, fontweight="bold")
-    axes[1].set_ylim(0.5, 1.0)
-    axes[1].yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    axes[1].set_ylim(0, 1.08)
+    axes[1].yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
     for c in axes[1].containers:
         axes[1].bar_label(c, fmt=lambda v: f"{v:.0%}", fontsize=8, padding=2)
+    axes[0].legend(title="", loc="upper right")
     axes[1].legend_.remove()
-    fig.suptitle(f"TinyHelen original vs leaner, {df.attrs.get('size', '')} {'+'.join(df.attrs.get('splits', []))}", fontsize=12)
-    fig.tight_layout()
+    fig.suptitle("TinyHelen original vs leaner text, per genre (labels: ori/leaner word types)", fontsize=12)
+    fig.text(0.5, 0.005, setup_line(df, root), ha="center", va="bottom", fontsize=8.5, color="#555555")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     if path is not None:
         write_figure(fig, path, dpi=130)
         plt.close(fig)
@@ -114,22 +125,22 @@ def plot_stats(df: pd.DataFrame, path: str | os.PathLike | None = None):
 # %% ../nbs/01c_stats.ipynb
 def stats(root: str | None = None, size: str = "10M", splits: list[str] = ("validation", "test"), genres: list[str] | None = None,
           out: str | None = None, wandb: str | None = None) -> pd.DataFrame:
-    """Vocabulary report, original vs leaner, per genre: documents, words, word types, core-2K coverage.
+    """Count documents, words, word types and core-2K coverage per genre, original vs leaner text.
 
-    Writes <out>/data_stats.md and <out>/data_stats.png (default out: figures/ of the repo) and records
-    the numbers as a run under runs/data_stats/."""
+    Writes data_stats.md (a table) and data_stats.png (a figure) into --out, or into this command's
+    run folder under runs/data_stats/ when --out is not given; the numbers are also logged to W&B."""
     from tinyhelen.tracking import Run
     df = data_stats(genres, size, splits, root)
-    out = Path(out) if out else repo_root() / "figures"
     table = stats_table(df)
     note = (f"Data root: `{root or os.environ.get('TINYHELEN_DATA') or 'embedded sample'}`, {size}, splits {', '.join(splits)}. "
             f"Word = lower-cased ASCII letter run; core-2K = the 2,000 most frequent English words (wordfreq).")
     if df.attrs["missing"]:
         note += f" Not in this data root: {', '.join(df.attrs['missing'])}."
-    with atomic_write(out / "data_stats.md") as f:
-        f.write(f"# Data statistics: original vs leaner\n\n{note}\n\n{table}\n")
-    plot_stats(df, out / "data_stats.png")
     with Run("data_stats", {"root": str(root), "size": size, "splits": list(splits), "genres": genres}, wandb_mode=wandb) as run:
+        out = Path(out) if out else run.dir
+        with atomic_write(out / "data_stats.md") as f:
+            f.write(f"# Data statistics: original vs leaner\n\n{note}\n\n{table}\n")
+        plot_stats(df, out / "data_stats.png", root)
         for i, r in enumerate(df.to_dict("records")):
             run.log({k: r[k] for k in ("genre", "version", "documents", "words", "types", "core_coverage")}, step=i)
     print(table, f"\n\n{note}\nwrote {out / 'data_stats.md'}, {out / 'data_stats.png'}; run folder {run.dir}")
@@ -140,9 +151,9 @@ def add_cli(parser) -> None:
     "Add `stats` to the `data` command group."
     from tinyhelen.cli import command
     p = command(parser, stats)
-    p.add_argument("--data-root", dest="root", default=None, help="data root (default: $TINYHELEN_DATA or the embedded sample)")
-    p.add_argument("--size", default="10M", choices=["10M", "100M"])
-    p.add_argument("--splits", nargs="+", default=["validation", "test"], choices=SPLITS)
-    p.add_argument("--genres", nargs="+", default=None, choices=GENRES, help="default: every genre present in both versions")
-    p.add_argument("--out", default=None, help="folder for data_stats.md/.png (default: figures/)")
-    p.add_argument("--wandb", default=None, choices=["offline", "online", "disabled"], help="W&B mode (default: $WANDB_MODE or offline)")
+    p.add_argument("--data-root", dest="root", default=None, help="folder with the corpora (unset: $TINYHELEN_DATA, else the embedded sample)")
+    p.add_argument("--size", default="10M", choices=["10M", "100M"], help="corpus size")
+    p.add_argument("--splits", nargs="+", default=["validation", "test"], choices=SPLITS, help="splits to count (together)")
+    p.add_argument("--genres", nargs="+", default=None, choices=GENRES, help="genres to count (unset: every genre in both versions)")
+    p.add_argument("--out", default=None, help="folder for data_stats.md and data_stats.png (unset: the run folder under runs/data_stats/)")
+    p.add_argument("--wandb", default=None, choices=["offline", "online", "disabled"], help="W&B mode (unset: $WANDB_MODE, else offline)")

@@ -340,8 +340,9 @@ def best_rows(cells) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def plot_task(rows, task: str, path: str | os.PathLike, hue: str | None = None) -> Path:
-    "Bar chart (mean, ±1 sd over seeds) of one task's test metrics from `best_rows`-style rows; saved as png."
+def plot_task(rows, task: str, path: str | os.PathLike, hue: str | None = None, note: str = "") -> Path:
+    """Bar chart (mean, ±1 sd over seeds) of one task's test metrics from `best_rows`-style rows, each bar labelled with
+    its value (a score of 0 draws no bar); `note` (the setup) goes under the axes. Saved as png."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -353,10 +354,18 @@ def plot_task(rows, task: str, path: str | os.PathLike, hue: str | None = None) 
     sns.barplot(data=d, x="what", y="value", hue=hue, errorbar="sd", ax=ax, palette="colorblind" if hue else None)
     ax.set(xlabel="", ylabel="test score", title=f"Leaner-GLUE {task}")
     ax.axhline(0, color="black", lw=0.6)
+    for bars in ax.containers:
+        if hasattr(bars, "patches"):
+            ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
+    lo, hi = ax.get_ylim()  # room for the labels on both sides of zero
+    pad = 0.15 * max(hi - lo, 0.1)
+    ax.set_ylim(min(lo, 0) - pad, max(hi, 0) + pad)
     if hue is not None:
         ax.legend(title=hue, bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False)
+    if note:
+        fig.text(0.5, 0, note, ha="center", va="top", fontsize=8, color="#555555", wrap=True)
     fig.tight_layout()
-    path = write_figure(fig, path, dpi=120)
+    path = write_figure(fig, path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -468,17 +477,23 @@ def add_cli(parser) -> None:
     from tinyhelen.cli import command
     p = command(parser, evaluate_glue, "glue")
     p.add_argument("checkpoint", metavar="CHECKPOINT_OR_MODEL", help="checkpoint folder, or a zoo model name (from scratch)")
-    p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS), help="Leaner-GLUE tasks to fine-tune on")
     p.add_argument("--out", default="", help="output folder (default: runs/glue/<name>-<fingerprint>)")
     p.add_argument("--tokenizer", default="", help="tokenizer folder (needed with a model name)")
-    p.add_argument("--lrs", nargs="+", type=float, default=list(PAPER_LRS))
-    p.add_argument("--seeds", nargs="+", type=int, default=list(PAPER_SEEDS))
-    for name, default in (("batch-size", 256), ("micro-batch", 32), ("max-len", 256), ("max-steps", 0), ("eval-every", 0), ("limit", 0),
-                          ("warmup-steps", 0), ("eval-batch", 64)):
-        p.add_argument(f"--{name}", dest=name.replace("-", "_"), type=int, default=default)
+    p.add_argument("--lrs", nargs="+", type=float, default=list(PAPER_LRS), help="learning rates to try (the paper's grid)")
+    p.add_argument("--seeds", nargs="+", type=int, default=list(PAPER_SEEDS), help="seeds per learning rate (the paper's)")
+    for name, default, text in (("batch-size", 256, "examples per optimizer step"),
+                                ("micro-batch", 32, "examples per forward pass (gradient accumulation makes up the batch)"),
+                                ("max-len", 256, "longest input in tokens"),
+                                ("max-steps", 0, "optimizer steps per run; 0: the paper's epochs per task"),
+                                ("eval-every", 0, "steps between validation evaluations; 0: the paper's interval per task"),
+                                ("limit", 0, "use only the first N rows of each split; 0: all (for quick checks)"),
+                                ("warmup-steps", 0, "linear warm-up steps"),
+                                ("eval-batch", 64, "examples per evaluation batch")):
+        p.add_argument(f"--{name}", dest=name.replace("-", "_"), type=int, default=default, help=text)
     p.add_argument("--no-train", dest="no_train", default="skip", choices=NO_TRAIN,
                    help="tasks without a train split (SST-2, QQP, MNLI, QNLI in the release)")
-    p.add_argument("--data-root", dest="data_root", default="")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--keep-checkpoints", dest="keep_checkpoints", action="store_true")
-    p.add_argument("--wandb", default="offline", choices=["offline", "online", "disabled"])
+    p.add_argument("--data-root", dest="data_root", default="", help="folder with the corpora (unset: $TINYHELEN_DATA, else the embedded sample)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train (auto: a GPU if there is one)")
+    p.add_argument("--keep-checkpoints", dest="keep_checkpoints", action="store_true", help="save each run's final model under OUT/work/")
+    p.add_argument("--wandb", default="offline", choices=["offline", "online", "disabled"], help="W&B mode")
