@@ -130,15 +130,16 @@ def summarize(path: str, out: str = "figures", root: str | None = None) -> Path:
     collect(path, root)  # refreshes the sweep's own results.csv / results.md
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    by_nb: dict[str, list] = {}
+    by_entry: dict[str, list] = {}  # one section per sweep entry: two entries may run the same notebook
     for r in sweep.runs:
-        by_nb.setdefault(Path(r.notebook).stem, []).append(r)
+        by_entry.setdefault(r.entry, []).append(r)
     done = sum((status(r, sdir) or {}).get("status") == "done" for r in sweep.runs)
     parts = [f"# Results: sweep `{sweep.name}`\n",
              f"> Written by `tinyhelen sweep summary {path}` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC "
              f"from `{_shown(sdir, sweep.base)}`: {len(sweep.runs)} runs, {done} done.\n",
              f"**Read this first.** {note.strip()}\n"]
-    for nb, runs in by_nb.items():
+    for entry, runs in by_entry.items():
+        nb = Path(runs[0].notebook).stem
         rows, figs, lines = [], [], []
         for r in runs:
             st = status(r, sdir) or {"status": "not run", "seconds": None, "error": ""}
@@ -149,7 +150,9 @@ def summarize(path: str, out: str = "figures", root: str | None = None) -> Path:
             if st["status"] == "done" and res.exists():
                 data = json.loads(res.read_text())
                 # the section heading names the experiment: a column repeating it is noise
-                rows += [{k: v for k, v in d.items() if k != "experiment"} for d in (data if isinstance(data, list) else [data])]
+                # the heading names the experiment (a column repeating it is noise); foreach values tell chained runs apart
+                rows += [{**r.tags, **{k: v for k, v in d.items() if k != "experiment"}}
+                         for d in (data if isinstance(data, list) else [data])]
             # figures/ of the run, and figures a notebook left at the top of its run folder
             pngs = sorted((r.dir(sdir) / "figures").glob("*.png")) + sorted(r.dir(sdir).glob("*.png"))
             dest = out / r.run_id
@@ -159,7 +162,7 @@ def summarize(path: str, out: str = "figures", root: str | None = None) -> Path:
                 dest.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(p, dest / p.name)
                 figs.append(f"![{p.stem}]({r.run_id}/{p.name})")
-        parts += [f"## {nb}\n", *map(markdown, split_wide(seed_table(rows))), *(f + "\n" for f in figs),
+        parts += [f"## {entry}\n" if entry == nb else f"## {entry} ({nb})\n", *map(markdown, split_wide(seed_table(rows))), *(f + "\n" for f in figs),
                   "Runs:\n", "\n".join(lines) + "\n"]
     with atomic_write(out / "RESULTS.md") as f:
         f.write("\n".join(parts))
