@@ -62,3 +62,16 @@ def test_user_errors_are_one_line_and_bugs_keep_their_traceback(monkeypatch, cap
     monkeypatch.setattr(tinyhelen.refine, "run", fails_with(KeyError("a bug")))
     with pytest.raises(KeyError):
         main(["refine", "run"])
+
+
+@pytest.mark.parametrize("args, needle", [
+    ((), "needs a config: --config FILE"),
+    (("--config", "{bad}"), "unknown config field(s) nope"),
+    (("--config", "configs/train/clm.yaml", "--set", "lr"), "--set takes key=value"),
+])
+def test_train_run_mistakes_are_one_line(tmp_path, args, needle):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("nope: 1\n")
+    r = run("train", "run", *[a.format(bad=bad) for a in args], cwd=Path(__file__).resolve().parent.parent)
+    assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert len(r.stderr.strip().splitlines()) == 1

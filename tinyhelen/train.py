@@ -26,7 +26,7 @@ import torch.nn.functional as F
 import transformers as tf
 from tqdm.auto import tqdm
 
-from .core import DataError, atomic_dir, repo_root, seed_everything
+from .core import DataError, UsageError, atomic_dir, repo_root, seed_everything
 from .models import build_model, mfu, model_class, model_config
 from .tokenizers import iter_texts, load_tokenizer, save_pretrained
 
@@ -138,10 +138,13 @@ def load_config(path: str | os.PathLike | None = None, **overrides) -> TrainConf
     values.update(overrides)
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"unknown config field(s) {', '.join(unknown)} in {path or 'overrides'}; "
-                         f"fields: {', '.join(sorted(known))}")
-    return TrainConfig(**values)
+    if unknown:  # a user's file: name it and the fields it may hold (DataError prints as one line in the CLI)
+        raise DataError(path or "--set", f"unknown config field(s) {', '.join(unknown)}",
+                        f"Use TrainConfig fields: {', '.join(sorted(known))}")
+    try:
+        return TrainConfig(**values)
+    except (TypeError, ValueError) as e:
+        raise DataError(path or "--set", f"invalid config: {e}", "Fix that field") from None
 
 # %% ../nbs/07_train.ipynb
 @dataclass
@@ -625,8 +628,10 @@ def run(config: str | None = None, set: list[str] | None = None) -> dict:
     for item in set or []:
         key, sep, value = item.partition("=")
         if not sep:
-            raise ValueError(f"--set takes key=value, got {item!r}")
+            raise UsageError(f"--set takes key=value, got {item!r}")
         overrides[key] = yaml.safe_load(value)
+    if config is None and "tokenizer" not in overrides:
+        raise UsageError("train run needs a config: --config FILE (examples: configs/train/clm.yaml, mlm, plm, sft, cls)")
     cfg = load_config(config, **overrides)
     cfg = dataclasses.replace(cfg, run_id=cfg.run_id or cfg.identity())
     if int(os.environ.get("RANK", "0")) != 0:
