@@ -36,7 +36,7 @@ RULES = [
     (r"^tinyhelen (--help|--version)$", "fast"),
     (r"^tinyhelen \w+ [\w-]+ --help$", "fast"),
     (r"^tinyhelen data stats", "fast"),
-    (r"^tinyhelen sweep (summary|publish)", "fast"),
+    (r"^tinyhelen sweep (summary|publish|plan)", "fast"),
     (r"^tinyhelen tokenizer train", "slow"),
     (r"^tinyhelen train run", "slow"),
     (r"^tinyhelen eval (code|glue)", "slow"),

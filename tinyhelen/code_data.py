@@ -334,4 +334,4 @@ def add_cli(parser):
     p.add_argument("--limit-files", dest="limit_files", type=int, default=None, help="mine only the first N files (quick tries)")
     p = command(parser, download_mbppplus)
     p.add_argument("--out", default=None, help="output .jsonl (default: <data root>/mbppplus/test.jsonl)")
-    p.add_argument("--data-root", dest="root", default=None)
+    p.add_argument("--data-root", dest="root", default=None, help="data root whose mbppplus/ receives the file (default: $TINYHELEN_DATA, else the embedded sample)")
