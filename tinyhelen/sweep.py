@@ -319,9 +319,11 @@ def run_sweep(path: str, parallel: int | None = None, executor: str = "local", o
     sweep = load_sweep(path)
     validate(sweep, path)
     sdir = sweep_dir_for(sweep, root)
-    todo = [r for r in sweep.runs if (only is None or only in r.run_id or only == r.entry)
-            and (status(r, sdir) or {}).get("status") != "done"]
-    print(f"sweep {sweep.name}: {len(sweep.runs)} runs, {len(sweep.runs) - len(todo)} already done, {len(todo)} to run -> {sdir}")
+    chosen = [r for r in sweep.runs if only is None or only in r.run_id or only == r.entry]
+    todo = [r for r in chosen if (status(r, sdir) or {}).get("status") != "done"]
+    picked = f" ({len(chosen)} chosen by --only {only})" if only is not None else ""
+    print(f"sweep {sweep.name}: {len(sweep.runs)} runs{picked}, {len(chosen) - len(todo)} of them already done, "
+          f"{len(todo)} to run -> {sdir}")
     if todo and executor == "local":
         _run_local(sweep, todo, sdir, parallel or sweep.parallel, timeout)
     elif todo:
