@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import collections
 import contextlib
+import importlib.machinery
 import operator
 import os
 import re
@@ -24,7 +26,7 @@ import pyflakes.messages as pm
 
 # %% auto 0
 __all__ = ['PAPER_WARNINGS', 'PYLINT_ARGS', 'LintError', 'counts_as_error', 'syntax_error_line', 'PylintLinter',
-           'statement_depths', 'FastLinter', 'get_linter']
+           'statement_depths', 'module_file', 'FastLinter', 'get_linter']
 
 # %% ../nbs/03a_linters.ipynb
 @dataclass(frozen=True)
@@ -233,8 +235,219 @@ def _walk(node):
 
 
 _LITERALS = {ast.Constant, ast.JoinedStr, ast.List, ast.Tuple, ast.Dict, ast.Set}  # calling one: E1102 (not callable)
+_BUILTIN_MEMBERS: dict = {}  # builtin class name -> its members (a base of a program's class)
 _UNSUBSCRIPTABLE = {n for n, v in vars(builtins).items() if callable(v) and not n.startswith("_")
                     and not hasattr(v, "__class_getitem__")}
+
+
+_MODULES: dict = {}  # dotted name -> its source file, "" (found, not Python source), or None (not found)
+_MODULE_NAMES: dict = {}  # source file -> names its top level binds (None: it can add names at run time)
+_IMPORT_GUARDS = {"ImportError", "ModuleNotFoundError"}
+
+
+def module_file(name: str):
+    """Where `name` would be imported from, found as pylint's astroid finds it: without running any package's code.
+    Its `.py` file, "" for a module found but not as Python source (builtin, extension, namespace), None if not found."""
+    if name in _MODULES:
+        return _MODULES[name]
+    out, path = None, None
+    parts = name.split(".")
+    for k in range(len(parts)):
+        qual = ".".join(parts[:k + 1])
+        loaded = sys.modules.get(qual)
+        spec = getattr(loaded, "__spec__", None) if loaded is not None else None
+        if spec is None and loaded is not None and k == 0:  # `__main__`-like modules without a spec
+            spec = importlib.machinery.ModuleSpec(qual, None)
+        if spec is None:
+            if k == 0 and qual in sys.builtin_module_names:
+                spec = importlib.machinery.ModuleSpec(qual, None, origin="built-in")
+            else:
+                try:
+                    spec = importlib.machinery.PathFinder.find_spec(qual, path)
+                except (ImportError, ValueError, AttributeError):
+                    spec = None
+        if spec is None:
+            break
+        path = spec.submodule_search_locations
+        if k < len(parts) - 1 and path is None and ".".join(parts[:k + 2]) not in sys.modules:
+            spec = None  # a plain module has no submodules (`os.path`: found through sys.modules above)
+            break
+    if spec is not None:
+        origin = spec.origin or ""
+        out = origin if origin.endswith(".py") else ""
+    _MODULES[name] = out
+    return out
+
+
+def _top_names(path: str):
+    "Names bound at the top level of the module in `path` (None: it has `__getattr__` or a star import we cannot follow)."
+    if path in _MODULE_NAMES:
+        return _MODULE_NAMES[path]
+    _MODULE_NAMES[path] = None  # a module that star-imports itself
+    try:
+        tree = ast.parse(Path(path).read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return None
+    names, stack = set(), list(tree.body)
+    while stack:
+        s = stack.pop()
+        t = type(s)
+        if t in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            names.add(s.name)
+            if s.name == "__getattr__":
+                return None  # module-level __getattr__: any name may exist
+        elif t in (ast.Import, ast.ImportFrom):
+            for a in s.names:
+                if a.name == "*":
+                    base = module_file(_absolute(s, path)) if t is ast.ImportFrom else None
+                    sub = _top_names(base) if base else None
+                    if sub is None:
+                        return None
+                    names |= sub
+                else:
+                    names.add(a.asname or a.name.split(".")[0])
+        elif t in (ast.If, ast.Try, ast.With, ast.For, ast.While) or t.__name__ == "TryStar":
+            for f in ("body", "orelse", "finalbody", "handlers"):
+                stack += getattr(s, f, [])
+        elif t is ast.ExceptHandler:
+            stack += s.body
+        else:
+            for n in ast.walk(s):
+                if type(n) is ast.Name and type(n.ctx) is ast.Store:
+                    names.add(n.id)
+                elif type(n) is ast.NamedExpr:
+                    names.add(n.target.id)
+    _MODULE_NAMES[path] = frozenset(names)
+    return _MODULE_NAMES[path]
+
+
+def _absolute(node: ast.ImportFrom, path: str) -> str:
+    "The dotted module a `from` import in the module at `path` names (relative ones resolved against its package)."
+    if not node.level:
+        return node.module or ""
+    pkg = Path(path).parent
+    for _ in range(node.level - 1):
+        pkg = pkg.parent
+    parts, p = [], pkg
+    while (p / "__init__.py").exists():
+        parts.insert(0, p.name)
+        p = p.parent
+    return ".".join(parts + ([node.module] if node.module else []))
+
+
+def _guarded(node, parents) -> bool:
+    "Is an import inside a `try` whose handler names ImportError or ModuleNotFoundError (pylint then skips E0401)?"
+    p = parents.get(node)
+    while p is not None:
+        if type(p) in _TRY_NODES:
+            for h in p.handlers:
+                names = {x.id if type(x) is ast.Name else getattr(x, "attr", "") for x in ast.walk(h.type)} if h.type else set()
+                if names & _IMPORT_GUARDS:
+                    return True
+        p = parents.get(p)
+    return False
+
+
+_TRY_NODES = (ast.Try,) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_TREES: dict = {}  # module source file -> its syntax tree (None: unreadable)
+_CLASS_MEMBERS: dict = {}  # (module, class) -> members of the class and its bases, None when not followed
+
+
+def _module_tree(path: str):
+    if path not in _TREES:
+        try:
+            _TREES[path] = ast.parse(Path(path).read_bytes())
+        except (OSError, SyntaxError, ValueError, RecursionError):
+            _TREES[path] = None
+    return _TREES[path]
+
+
+def _builtin_members(name: str) -> frozenset:
+    "Members of a builtin class, less those every object has that matter to the checks (`__init__`: W0231)."
+    if name not in _BUILTIN_MEMBERS:
+        _BUILTIN_MEMBERS[name] = frozenset(dir(getattr(builtins, name))) - {"__getattribute__", "__init__"}
+    return _BUILTIN_MEMBERS[name]
+
+
+def _imports_of(stmts) -> dict:
+    "name -> (module, imported name or None) for the absolute imports among `stmts` (and inside their blocks)."
+    out, stack = {}, list(stmts)
+    while stack:
+        s = stack.pop()
+        t = type(s)
+        if t is ast.Import:
+            for a in s.names:
+                out[a.asname or a.name.split(".")[0]] = (a.name if a.asname else a.name.split(".")[0], None)
+        elif t is ast.ImportFrom:
+            if not s.level and s.module:
+                for a in s.names:
+                    out[a.asname or a.name] = (s.module, a.name)
+        elif t in (ast.If, ast.Try) or t in _TRY_NODES:
+            stack += s.body + s.orelse + getattr(s, "finalbody", []) + [b for h in getattr(s, "handlers", []) for b in h.body]
+    return out
+
+
+def _imported_members(target, attr, imported=None, depth: int = 0):
+    """Members of an imported class as pylint's astroid would read them from the installed module: `target` is
+    what an import bound ((module, name)); `attr` the class's name when the base is `target.attr`. None: not followed."""
+    mod, name = target
+    if attr is None:
+        return None if name is None else _members_in(mod, name, depth)
+    return _members_in(mod if name is None else f"{mod}.{name}", attr, depth)
+
+
+def _members_in(mod: str, cls: str, depth: int = 0):
+    "Members of class `cls` of module `mod` and its bases (None: not found, dynamic, or a base not followed)."
+    key = (mod, cls)
+    if key in _CLASS_MEMBERS:
+        return _CLASS_MEMBERS[key]
+    _CLASS_MEMBERS[key] = None  # cycles and deep chains: not followed
+    path = module_file(mod)
+    tree = _module_tree(path) if path and depth < 12 else None
+    if tree is None:
+        return None
+    node = next((s for s in tree.body if type(s) is ast.ClassDef and s.name == cls), None)
+    if node is None:
+        imp = next((s for s in tree.body if type(s) is ast.ImportFrom and any((a.asname or a.name) == cls for a in s.names)), None)
+        if imp is None:
+            return None
+        src = next(a.name for a in imp.names if (a.asname or a.name) == cls)
+        out = _members_in(_absolute(imp, path), src, depth + 1)  # a re-export: `from .visitors import Transformer`
+    else:
+        out = _class_members(node, mod, path, tree, depth)
+    _CLASS_MEMBERS[key] = out
+    return out
+
+
+def _class_members(node: ast.ClassDef, mod: str, path: str, tree, depth: int):
+    if node.decorator_list:
+        return None
+    own = {n.id for s in node.body if not isinstance(s, _DEFS) for n in _walk(s) if type(n) is ast.Name and type(n.ctx) is ast.Store}
+    own |= {s.name for s in node.body if isinstance(s, _DEFS)}
+    own |= {n.attr for n in _walk(node) if type(n) is ast.Attribute and type(n.ctx) is not ast.Load}  # `self.x = ...` (any object: generous)
+    if own & {"__getattr__", "__getattribute__"}:
+        return None
+    imported = None
+    for b in node.bases:
+        b = b.value if type(b) is ast.Subscript else b
+        if type(b) is ast.Name and any(type(s) is ast.ClassDef and s.name == b.id for s in tree.body):
+            sub = _members_in(mod, b.id, depth + 1)
+        elif type(b) is ast.Name or (type(b) is ast.Attribute and type(b.value) is ast.Name):
+            imported = _imports_of(tree.body) if imported is None else imported
+            head = b.id if type(b) is ast.Name else b.value.id
+            if head in imported:
+                sub = _imported_members(imported[head], None if type(b) is ast.Name else b.attr, None, depth + 1)
+            elif type(b) is ast.Name and isinstance(getattr(builtins, b.id, None), type):
+                sub = _builtin_members(b.id)
+            else:
+                sub = None
+        else:
+            sub = None
+        if sub is None:
+            return None
+        own |= sub
+    return frozenset(own)
 
 
 class _Extra:
@@ -267,9 +480,23 @@ class _Extra:
                 if n.value.id not in bound:
                     code = "E1136" if type(n.ctx) is ast.Load else "E1137"
                     self._err(n, code, f"Value {n.value.id!r} is unsubscriptable")
-        for c in classes:
-            if all(isinstance(b, ast.Name) and b.id == "object" for b in c.bases) and not c.keywords and not c.decorator_list:
-                self._missing_members(c)
+        if classes:
+            self.imported = _imports_of(tree.body)
+            by_name = collections.Counter(c.name for c in classes)
+            named = {c.name: c for c in classes if by_name[c.name] == 1}
+            for c in classes:
+                self._missing_members(c, named)
+                self._super_init(c, named)
+        for node in seen.x_imports:
+            self._check_import(node, seen._parents)
+        for node in seen.x_withs:  # `with (\n):` once the items' lines went: a literal is no context manager
+            for it in node.items:
+                if type(it.context_expr) in _LITERALS:
+                    self._err(it.context_expr, "E1129", "Context manager does not implement __enter__ and __exit__")
+        for node in seen.x_empty_calls:
+            # `f(\n)`: a call spread over lines with nothing left between its parentheses is what deleting its argument
+            # lines leaves; pylint reports E1120 when the callee (inferred, often from an installed package) needs one
+            self._err(node, "E1120", "No value for argument in call (its argument lines were deleted)")
         for node in calls:
             self._check_call(node)
         for node in assigns:
@@ -329,17 +556,106 @@ class _Extra:
                     and not (len(f.body) == 1 and isinstance(f.body[0], ast.Raise)) and not _is_stub(f):
                 self._err(node, "E1111", f"Assigning result of a function call, but {f.name!r} returns None")
 
-    def _missing_members(self, cls: ast.ClassDef):
-        assigned, reads = set(n.id for n in _walk(cls) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)), []
-        assigned |= {s.name for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    def _own_members(self, cls: ast.ClassDef):
+        "(members `cls`'s body defines, its `self.x` reads); None if it makes attributes dynamically."
+        # class attributes: names the class body binds, not the locals of its methods (`d2f = self.d2f`)
+        assigned, reads = {n.id for s in cls.body if not isinstance(s, _DEFS) for n in _walk(s)
+                           if type(n) is ast.Name and type(n.ctx) is ast.Store}, []
+        assigned |= {s.name for s in cls.body if isinstance(s, _DEFS)}
+        if assigned & {"__getattr__", "__getattribute__"}:
+            return None
         for n in _walk(cls):
             if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "self":
                 (assigned.add(n.attr) if isinstance(n.ctx, (ast.Store, ast.Del)) else reads.append(n))
-            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("setattr", "getattr"):
-                return  # dynamic attributes: pylint does not judge either
-        for n in reads:
-            if n.attr not in assigned and not (n.attr.startswith("__") and n.attr.endswith("__")):
+            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "setattr" and n.args and \
+                    type(n.args[0]) is ast.Name and n.args[0].id == "self":
+                return None  # attributes set by name
+        return assigned, reads
+
+    def _members(self, cls: ast.ClassDef, named: dict, depth: int = 0):
+        """Members of `cls` and all its bases, when every base is a builtin class or a class of the program
+        (pylint sees those too; a base from elsewhere: None, not judged)."""
+        own = self._own_members(cls)
+        if own is None or cls.keywords or cls.decorator_list or depth > 16:
+            return None
+        assigned = set(own[0])
+        for b in cls.bases:
+            b = b.value if type(b) is ast.Subscript else b  # `set[str]`
+            if type(b) is ast.Attribute and type(b.value) is ast.Name and b.value.id in self.imported:
+                sub = _imported_members(self.imported[b.value.id], b.attr, self.imported)  # `lexer.Decoder`
+                if sub is None:
+                    return None
+                assigned |= sub
+                continue
+            if type(b) is not ast.Name:
+                return None
+            if b.id in self.imported and b.id not in named:  # `from pkg import Base`: pylint reads the installed module
+                sub = _imported_members(self.imported[b.id], None, self.imported)
+                if sub is None:
+                    return None
+                assigned |= sub
+                continue
+            if b.id in named and named[b.id] is not cls:
+                sub = self._members(named[b.id], named, depth + 1)
+            elif isinstance(getattr(builtins, b.id, None), type) and b.id not in named and b.id not in self.imported:
+                sub = _builtin_members(b.id)
+            else:
+                sub = None
+            if sub is None:
+                return None
+            assigned |= sub
+        return assigned
+
+    def _base_members(self, b, cls, named):
+        "Members of one base class of `cls` (with its own bases) where they can be read, else None."
+        b = b.value if type(b) is ast.Subscript else b
+        if type(b) is ast.Name and b.id in named and named[b.id] is not cls:
+            return self._members(named[b.id], named)
+        if type(b) is ast.Name and b.id in self.imported:
+            return _imported_members(self.imported[b.id], None)
+        if type(b) is ast.Attribute and type(b.value) is ast.Name and b.value.id in self.imported:
+            return _imported_members(self.imported[b.value.id], b.attr)
+        return None
+
+    def _missing_members(self, cls: ast.ClassDef, named: dict):
+        "E1101 for `self.x` reads that neither the class nor its (visible) bases define."
+        members = self._members(cls, named)
+        if members is None:
+            return
+        for n in self._own_members(cls)[1]:
+            if n.attr not in members and not (n.attr.startswith("__") and n.attr.endswith("__")):
                 self._err(n, "E1101", f"Instance has no {n.attr!r} member")
+
+    def _super_init(self, cls: ast.ClassDef, named: dict):
+        "W0231: an `__init__` that calls no `__init__` while a base class of the program defines one."
+        init = next((s for s in cls.body if type(s) is ast.FunctionDef and s.name == "__init__"), None)
+        if init is None or not any("__init__" in (self._base_members(b, cls, named) or ()) for b in cls.bases):
+            return
+        if not any(type(n) is ast.Attribute and n.attr == "__init__" for n in _walk(init)):
+            self._err(init, "W0231", "__init__ method from a base class is not called")
+
+    def _check_import(self, node, parents):
+        "E0402 (relative import: a state is linted as a lone file), E0401 (module not found), E0611 (name not in it)."
+        if type(node) is ast.ImportFrom:
+            if node.level:
+                self._err(node, "E0402", "Attempted relative import beyond top-level package")
+                return
+            if node.module == "__future__":
+                return
+            mods = [node.module]
+        else:
+            mods = [a.name for a in node.names]
+        for m in mods:
+            f = module_file(m)
+            if f is None:
+                if not _guarded(node, parents):
+                    self._err(node, "E0401", f"Unable to import {m!r}")
+                continue
+            names = _top_names(f) if f and type(node) is ast.ImportFrom else None
+            if names is not None:
+                for a in node.names:
+                    if a.name != "*" and a.name not in names and module_file(f"{m}.{a.name}") is None:
+                        self._err(node, "E0611", f"No name {a.name!r} in module {m!r}")
 
     def _possibly_unassigned(self, f):
         "E0606/E0601 for plain local names assigned only inside blocks that do not contain the use."
@@ -587,7 +903,7 @@ class _Checker(pyflakes.checker.Checker):
     def __init__(self, tree, *args, typing: bool = True, **kw):
         # what `_Extra` needs, gathered while pyflakes walks the tree anyway
         self.x_calls, self.x_assigns, self.x_classes, self.x_subs, self.x_raises, self.x_defs = [], [], [], [], [], {}
-        self.x_literal_calls, self.x_dels = [], []
+        self.x_literal_calls, self.x_dels, self.x_imports, self.x_withs, self.x_empty_calls = [], [], [], [], []
         self._typing = typing  # False: no name can be bound to typing/typing_extensions (the text never says "typing")
         super().__init__(tree, *args, **kw)
 
@@ -656,6 +972,8 @@ class _Checker(pyflakes.checker.Checker):
             self.handleNode(node, tree)
 
     def CALL(self, node):
+        if not node.args and not node.keywords and node.end_lineno > node.lineno:
+            self.x_empty_calls.append(node)
         if type(node.func) is ast.Name:
             self.x_calls.append(node)
         elif type(node.func) in _LITERALS:
@@ -699,9 +1017,23 @@ class _Checker(pyflakes.checker.Checker):
 
     ASYNCFUNCTIONDEF = FUNCTIONDEF
 
+    def IMPORT(self, node):
+        self.x_imports.append(node)
+        super().IMPORT(node)
+
+    def IMPORTFROM(self, node):
+        self.x_imports.append(node)
+        super().IMPORTFROM(node)
+
+    def WITH(self, node):
+        self.x_withs.append(node)
+        self.handleChildren(node)
+
+    ASYNCWITH = WITH
+
 
 for _k, _v in vars(pyflakes.checker.Checker).items():  # handlers that are pyflakes' handleChildren: use the lean one
-    if _v is pyflakes.checker.Checker.handleChildren:
+    if _v is pyflakes.checker.Checker.handleChildren and _k not in vars(_Checker):
         setattr(_Checker, _k, _Checker.handleChildren)
 
 _HANDLERS = {}  # node class -> _Checker's handler function (pyflakes caches bound methods per checker, per check)

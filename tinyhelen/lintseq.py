@@ -312,6 +312,8 @@ class Units:
                 if type(x.ctx) is ast.Load:
                     if type(x.value) is ast.Name and x.value.id == "self":
                         aloads.add(x.attr)
+                    elif x.attr == "__init__":
+                        risky = True  # a base's `__init__` call: without it, W0231 (the full check decides)
                 else:
                     abinds.add(x.attr)
             elif t is ast.AugAssign and type(x.target) is ast.Name:
