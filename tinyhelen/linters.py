@@ -274,6 +274,8 @@ def module_file(name: str):
             break
     if spec is not None:
         origin = spec.origin or ""
+        if origin == "frozen":  # stdlib modules frozen into the interpreter (abc, os, ...): their source is still there
+            origin = getattr(sys.modules.get(name), "__file__", None) or ""
         out = origin if origin.endswith(".py") else ""
     _MODULES[name] = out
     return out
@@ -349,6 +351,32 @@ def _guarded(node, parents) -> bool:
 
 
 _TRY_NODES = (ast.Try,) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
+_IMPLICIT_CLASSMETHODS = {"__new__", "__init_subclass__", "__class_getitem__", "_generate_next_value_"}
+_SPECIAL_RETURNS = {"__iter__": "E0301", "__len__": "E0303", "__bool__": "E0304", "__index__": "E0305", "__repr__": "E0306",
+                    "__str__": "E0307", "__bytes__": "E0308", "__hash__": "E0309", "__length_hint__": "E0310",
+                    "__format__": "E0311", "__getnewargs__": "E0312", "__getnewargs_ex__": "E0313"}
+_EXPORTS: dict = {}  # module source file -> the names `from it import *` binds (None: not known)
+
+
+def _exported(path: str):
+    "Names `from <module at path> import *` binds: its `__all__` when that is a literal, else its public top-level names."
+    if path in _EXPORTS:
+        return _EXPORTS[path]
+    tree, out = _module_tree(path), None
+    if tree is not None:
+        alls = [s for s in tree.body if isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and
+                any(type(t) is ast.Name and t.id == "__all__" for t in (getattr(s, "targets", None) or [s.target]))]
+        if alls:
+            if all(type(s.value) in (ast.List, ast.Tuple) and all(type(e) is ast.Constant and type(e.value) is str
+                                                                 for e in s.value.elts) for s in alls):
+                out = frozenset(e.value for s in alls for e in s.value.elts)
+            else:
+                out = None  # computed: not known
+        else:
+            top = _top_names(path)
+            out = None if top is None else frozenset(n for n in top if not n.startswith("_"))
+    _EXPORTS[path] = out
+    return out
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _TREES: dict = {}  # module source file -> its syntax tree (None: unreadable)
 _CLASS_MEMBERS: dict = {}  # (module, class) -> members of the class and its bases, None when not followed
@@ -402,9 +430,11 @@ def _members_in(mod: str, cls: str, depth: int = 0):
     key = (mod, cls)
     if key in _CLASS_MEMBERS:
         return _CLASS_MEMBERS[key]
-    _CLASS_MEMBERS[key] = None  # cycles and deep chains: not followed
+    if depth > 24:
+        return None  # a deep chain: not followed (and not cached: at a lower depth it may be)
+    _CLASS_MEMBERS[key] = None  # a cycle: not followed
     path = module_file(mod)
-    tree = _module_tree(path) if path and depth < 12 else None
+    tree = _module_tree(path) if path else None
     if tree is None:
         return None
     node = next((s for s in tree.body if type(s) is ast.ClassDef and s.name == cls), None)
@@ -420,9 +450,85 @@ def _members_in(mod: str, cls: str, depth: int = 0):
     return out
 
 
-def _class_members(node: ast.ClassDef, mod: str, path: str, tree, depth: int):
-    if node.decorator_list:
+_CALLABLES: dict = {}  # (module, name) -> (def, skip first argument) of a function or class, None if not followed
+
+
+def _callable_in(mod: str, name: str, depth: int = 0):
+    "The def to check a call of `mod.name` against: a function's, or a class's constructor (None: not followed)."
+    key = (mod, name)
+    if key in _CALLABLES:
+        return _CALLABLES[key]
+    _CALLABLES[key] = None
+    path = module_file(mod)
+    tree = _module_tree(path) if path and depth < 8 else None
+    if tree is None:
         return None
+    node = None
+    for s in tree.body:  # the last top-level binding of the name is the one that counts
+        if type(s) in _DEFS and s.name == name:
+            node = s
+        elif type(s) is ast.ImportFrom and any((a.asname or a.name) == name for a in s.names):
+            node = s
+        elif type(s) in (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.If, ast.Try) and name in {
+                n.id for n in _walk(s) if type(n) is ast.Name and type(n.ctx) is ast.Store}:
+            node = None  # bound another way: not followed
+    out = None
+    if type(node) is ast.ImportFrom:
+        src = next(a.name for a in node.names if (a.asname or a.name) == name)
+        out = _callable_in(_absolute(node, path), src, depth + 1)
+    elif type(node) is ast.FunctionDef and not node.decorator_list:
+        out = (node, False)
+    elif type(node) is ast.ClassDef:
+        out = _constructor(node, (mod, tree), depth)
+    _CALLABLES[key] = out
+    return out
+
+
+def _constructor(cls: ast.ClassDef, where, depth: int = 0):
+    "(`__init__` or `__new__`, True) of a class, from its body or its one base's (`where`: (module, tree) it is in)."
+    if cls.decorator_list or cls.keywords:
+        return None  # dataclasses, attrs, metaclasses: a constructor we do not see
+    for meth in ("__init__", "__new__"):
+        f = next((s for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == meth), None)
+        if f is not None:
+            return None if f.decorator_list else (f, True)
+    if not cls.bases:
+        return _NO_ARGS
+    if len(cls.bases) > 1 or where is None or depth > 8:
+        return None
+    b = cls.bases[0]
+    mod, tree = where
+    if type(b) is ast.Name:
+        if any(type(s) is ast.ClassDef and s.name == b.id for s in tree.body):
+            return _callable_in(mod, b.id, depth + 1)
+        imp = _imports_of(tree.body).get(b.id)
+        return _callable_in(*imp, depth + 1) if imp and imp[1] else None
+    return None
+
+
+_NO_ARGS = (ast.parse("def __init__(self): pass").body[0], True)  # a class with no constructor anywhere: object's
+
+
+def _arity(call, f, skip_first: bool):
+    "pylint's argument-count errors of `call` against def `f` (`skip_first`: its `self`/`cls`)."
+    a = f.args
+    pos = (a.posonlyargs + a.args)[1 if skip_first else 0:]
+    ndef = len(a.defaults)
+    required = [p.arg for p in (a.posonlyargs + a.args)[:len(a.posonlyargs) + len(a.args) - ndef]][1 if skip_first else 0:]
+    required += [p.arg for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is None]
+    given = {p.arg for p in pos[:len(call.args)]} | {k.arg for k in call.keywords}
+    names = {p.arg for p in a.args[1 if skip_first and not a.posonlyargs else 0:]} | {p.arg for p in a.kwonlyargs}
+    out = []
+    if not a.vararg and len(call.args) > len(pos):
+        out.append(("E1121", "Too many positional arguments in call"))
+    if not a.kwarg and any(k.arg not in names for k in call.keywords):
+        out.append(("E1123", "Unexpected keyword argument in call"))
+    if any(r not in given for r in required):
+        out.append(("E1120", "No value for argument in call"))
+    return out
+
+
+def _class_members(node: ast.ClassDef, mod: str, path: str, tree, depth: int):
     own = {n.id for s in node.body if not isinstance(s, _DEFS) for n in _walk(s) if type(n) is ast.Name and type(n.ctx) is ast.Store}
     own |= {s.name for s in node.body if isinstance(s, _DEFS)}
     own |= {n.attr for n in _walk(node) if type(n) is ast.Attribute and type(n.ctx) is not ast.Load}  # `self.x = ...` (any object: generous)
@@ -456,6 +562,8 @@ class _Extra:
     def __init__(self):
         self.errors: list[LintError] = []
         self.funcs: dict[str, ast.FunctionDef] = {}
+        self.imported: dict = {}  # name -> (module, name) of the program's absolute imports (read when needed)
+        self._owned: dict = {}
 
     def run(self, tree: ast.Module, seen: "_Checker", undefined_lines=()):
         "The checks, on the nodes pyflakes' own pass over `tree` collected (`seen`): no second walk of the tree."
@@ -489,6 +597,12 @@ class _Extra:
                 self._super_init(c, named)
         for node in seen.x_imports:
             self._check_import(node, seen._parents)
+        if seen.x_star_uses:
+            self._star_uses(seen.x_imports, seen.x_star_uses)
+        if any(type(n) is ast.If for n in map(seen._parents.get, seen.x_imports)):
+            self._type_checking_only(tree, seen)
+        for c in classes:
+            self._methods(c)
         for node in seen.x_withs:  # `with (\n):` once the items' lines went: a literal is no context manager
             for it in node.items:
                 if type(it.context_expr) in _LITERALS:
@@ -499,6 +613,10 @@ class _Extra:
             self._err(node, "E1120", "No value for argument in call (its argument lines were deleted)")
         for node in calls:
             self._check_call(node)
+        if seen.x_attr_calls or calls:
+            if not classes:
+                self.imported = _imports_of(tree.body)
+            self._check_calls(calls + seen.x_attr_calls, {c.name: c for c in classes} if classes else {})
         for node in assigns:
             self._check_assign(node)
         for node in seen.x_literal_calls:  # `"a" "b" (x)` once a line with `%` between the parts went
@@ -548,6 +666,26 @@ class _Extra:
             if len(node.args) < required or any(d is None for d in a.kw_defaults):
                 self._err(node, "E1120", "No value for argument in function call")
 
+    def _check_calls(self, calls, named: dict):
+        """E1120/E1121/E1123 for calls of the program's classes and of functions and classes imported from installed
+        modules (read statically, as pylint's astroid reads them) — what deleting argument lines leaves."""
+        for node in calls:
+            f = node.func
+            if any(type(a) is ast.Starred for a in node.args) or any(k.arg is None for k in node.keywords):
+                continue
+            callee = None
+            if type(f) is ast.Name:
+                if f.id in named and f.id not in self.funcs:
+                    callee = _constructor(named[f.id], None)
+                elif f.id in self.imported and f.id not in named and f.id not in self.funcs and self.imported[f.id][1]:
+                    callee = _callable_in(*self.imported[f.id])
+            elif type(f) is ast.Attribute and type(f.value) is ast.Name and f.value.id in self.imported:
+                mod, name = self.imported[f.value.id]
+                callee = _callable_in(mod if name is None else f"{mod}.{name}", f.attr)
+            if callee is not None:
+                for code, msg in _arity(node, *callee):
+                    self._err(node, code, msg)
+
     def _check_assign(self, node):
         v = node.value
         if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and (f := self.funcs.get(v.func.id)) is not None:
@@ -573,48 +711,37 @@ class _Extra:
         return assigned, reads
 
     def _members(self, cls: ast.ClassDef, named: dict, depth: int = 0):
-        """Members of `cls` and all its bases, when every base is a builtin class or a class of the program
-        (pylint sees those too; a base from elsewhere: None, not judged)."""
-        own = self._own_members(cls)
-        if own is None or cls.keywords or cls.decorator_list or depth > 16:
+        """Members of `cls` and all its bases, when every base is a builtin class, a class of the program or one of
+        an installed module (pylint sees those too; any other base: None, not judged)."""
+        own = self._own(cls)  # class decorators are no excuse to pylint (`@v_args(inline=True)`)
+        if own is None or cls.keywords or depth > 16:
             return None
         assigned = set(own[0])
         for b in cls.bases:
-            b = b.value if type(b) is ast.Subscript else b  # `set[str]`
-            if type(b) is ast.Attribute and type(b.value) is ast.Name and b.value.id in self.imported:
-                sub = _imported_members(self.imported[b.value.id], b.attr, self.imported)  # `lexer.Decoder`
-                if sub is None:
-                    return None
-                assigned |= sub
-                continue
-            if type(b) is not ast.Name:
-                return None
-            if b.id in self.imported and b.id not in named:  # `from pkg import Base`: pylint reads the installed module
-                sub = _imported_members(self.imported[b.id], None, self.imported)
-                if sub is None:
-                    return None
-                assigned |= sub
-                continue
-            if b.id in named and named[b.id] is not cls:
-                sub = self._members(named[b.id], named, depth + 1)
-            elif isinstance(getattr(builtins, b.id, None), type) and b.id not in named and b.id not in self.imported:
-                sub = _builtin_members(b.id)
-            else:
-                sub = None
+            sub = self._base_members(b, cls, named, depth)
             if sub is None:
                 return None
             assigned |= sub
         return assigned
 
-    def _base_members(self, b, cls, named):
+    def _own(self, cls: ast.ClassDef):
+        "`_own_members`, once per class and check."
+        if id(cls) not in self._owned:
+            self._owned[id(cls)] = self._own_members(cls)
+        return self._owned[id(cls)]
+
+    def _base_members(self, b, cls, named, depth: int = 0):
         "Members of one base class of `cls` (with its own bases) where they can be read, else None."
-        b = b.value if type(b) is ast.Subscript else b
-        if type(b) is ast.Name and b.id in named and named[b.id] is not cls:
-            return self._members(named[b.id], named)
-        if type(b) is ast.Name and b.id in self.imported:
-            return _imported_members(self.imported[b.id], None)
-        if type(b) is ast.Attribute and type(b.value) is ast.Name and b.value.id in self.imported:
-            return _imported_members(self.imported[b.value.id], b.attr)
+        b = b.value if type(b) is ast.Subscript else b  # `set[str]`
+        if type(b) is ast.Name:
+            if b.id in named and named[b.id] is not cls:
+                return self._members(named[b.id], named, depth + 1)
+            if b.id in self.imported:  # `from pkg import Base`: pylint reads the installed module
+                return _imported_members(self.imported[b.id], None)
+            if isinstance(getattr(builtins, b.id, None), type):
+                return _builtin_members(b.id)
+        elif type(b) is ast.Attribute and type(b.value) is ast.Name and b.value.id in self.imported:
+            return _imported_members(self.imported[b.value.id], b.attr)  # `lexer.Decoder`
         return None
 
     def _missing_members(self, cls: ast.ClassDef, named: dict):
@@ -622,7 +749,7 @@ class _Extra:
         members = self._members(cls, named)
         if members is None:
             return
-        for n in self._own_members(cls)[1]:
+        for n in self._own(cls)[1]:
             if n.attr not in members and not (n.attr.startswith("__") and n.attr.endswith("__")):
                 self._err(n, "E1101", f"Instance has no {n.attr!r} member")
 
@@ -633,6 +760,67 @@ class _Extra:
             return
         if not any(type(n) is ast.Attribute and n.attr == "__init__" for n in _walk(init)):
             self._err(init, "W0231", "__init__ method from a base class is not called")
+
+    def _star_uses(self, imports, uses):
+        "E0602 for a name pyflakes excuses after `from m import *` when no star-imported module (read statically) has it."
+        names = set()
+        for node in imports:
+            if type(node) is ast.ImportFrom and node.names[0].name == "*":
+                f = module_file(node.module) if not node.level and node.module else None
+                exported = _exported(f) if f else None
+                if exported is None:
+                    return  # a module we cannot read: anything may come from it
+                names |= exported
+        for node, name in uses:
+            if name not in names:
+                self._err(node, "E0602", f"Undefined variable {name!r}")
+
+    def _type_checking_only(self, tree, seen):
+        "E0601 for names imported only under `if TYPE_CHECKING:` and read at run time (no postponed annotations)."
+        if any(type(s) is ast.ImportFrom and s.module == "__future__" and any(a.name == "annotations" for a in s.names)
+               for s in tree.body):
+            return
+        guarded, guards = set(), []
+        for node in seen.x_imports:
+            p = seen._parents.get(node)
+            if type(p) is ast.If and node in p.body and ((type(p.test) is ast.Name and p.test.id == "TYPE_CHECKING") or
+                                                         (type(p.test) is ast.Attribute and p.test.attr == "TYPE_CHECKING")):
+                guarded |= {(a.asname or a.name).split(".")[0] for a in node.names}
+                guards.append(p)
+        if not guarded:
+            return
+        inside = {id(n) for g in guards for n in _walk(g)}
+        for n in _walk(tree):
+            if id(n) in inside:
+                continue
+            t = type(n)
+            if t is ast.Name and type(n.ctx) is not ast.Load or t in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+                guarded.discard(getattr(n, "id", None) or n.name)  # bound at run time too
+            elif t in (ast.Import, ast.ImportFrom):
+                guarded -= {(a.asname or a.name).split(".")[0] for a in n.names}
+        for n in _walk(tree):
+            if type(n) is ast.Name and type(n.ctx) is ast.Load and n.id in guarded and id(n) not in inside:
+                self._err(n, "E0601", f"Using variable {n.id!r} before assignment")
+
+    def _methods(self, cls: ast.ClassDef):
+        """Methods whose first argument or return value pylint rejects once a deletion took a decorator or a return:
+        E0211/E0213 (no argument / not `self`), E0301-E0313 (a special method that returns nothing)."""
+        meta = any((type(b) is ast.Name and (b.id == "type" or b.id.endswith("Meta"))) or
+                   (type(b) is ast.Attribute and b.attr.endswith("Meta")) for b in cls.bases)
+        for f in cls.body:
+            if type(f) not in (ast.FunctionDef, ast.AsyncFunctionDef) or f.decorator_list:
+                continue
+            if f.name not in _IMPLICIT_CLASSMETHODS and not meta:
+                pos = f.args.posonlyargs + f.args.args
+                if not pos and not f.args.vararg:
+                    self._err(f, "E0211", "Method has no argument")
+                elif pos and pos[0].arg != "self":
+                    self._err(f, "E0213", 'Method should have "self" as first argument')
+            code = _SPECIAL_RETURNS.get(f.name)
+            if code and type(f) is ast.FunctionDef and not any(type(s) is ast.Raise for s in f.body) and not any(
+                    (type(n) is ast.Return and n.value is not None and not (type(n.value) is ast.Constant and n.value.value is None))
+                    or type(n) in (ast.Yield, ast.YieldFrom) for n in _own_nodes(f)):
+                self._err(f, code, f"{f.name} returns nothing")
 
     def _check_import(self, node, parents):
         "E0402 (relative import: a state is linted as a lone file), E0401 (module not found), E0611 (name not in it)."
@@ -904,6 +1092,7 @@ class _Checker(pyflakes.checker.Checker):
         # what `_Extra` needs, gathered while pyflakes walks the tree anyway
         self.x_calls, self.x_assigns, self.x_classes, self.x_subs, self.x_raises, self.x_defs = [], [], [], [], [], {}
         self.x_literal_calls, self.x_dels, self.x_imports, self.x_withs, self.x_empty_calls = [], [], [], [], []
+        self.x_star_uses, self.x_attr_calls = [], []
         self._typing = typing  # False: no name can be bound to typing/typing_extensions (the text never says "typing")
         super().__init__(tree, *args, **kw)
 
@@ -919,6 +1108,8 @@ class _Checker(pyflakes.checker.Checker):
         # the unused-name warnings and their kind are never read, nor undefined builtins (see the class): not even made
         if messageClass in _PYFLAKES_ERRORS and not (messageClass is pm.UndefinedName and args[1] in _BUILTIN_NAMES):
             super().report(messageClass, *args, **kwargs)
+        elif messageClass is pm.ImportStarUsage and args[1] not in _BUILTIN_NAMES:
+            self.x_star_uses.append((args[0], args[1]))  # undefined unless a star import brings it (`_Extra._star_uses`)
 
     def handleNode(self, node, parent):
         if node is None:
@@ -976,6 +1167,8 @@ class _Checker(pyflakes.checker.Checker):
             self.x_empty_calls.append(node)
         if type(node.func) is ast.Name:
             self.x_calls.append(node)
+        elif type(node.func) is ast.Attribute and type(node.func.value) is ast.Name:
+            self.x_attr_calls.append(node)
         elif type(node.func) in _LITERALS:
             self.x_literal_calls.append(node)
         if self._typing:
