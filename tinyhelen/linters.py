@@ -507,6 +507,19 @@ def _constructor(cls: ast.ClassDef, where, depth: int = 0):
 
 
 _NO_ARGS = (ast.parse("def __init__(self): pass").body[0], True)  # a class with no constructor anywhere: object's
+_FUNCTION_MEMBERS = frozenset(dir(lambda: None))  # what every function has (`f.__name__`)
+
+
+def _method_of(node, name: str, parents):
+    "The undecorated method `name` of the class whose method holds `node` (None if there is none)."
+    p = parents.get(node)
+    while p is not None and type(p) not in (ast.FunctionDef, ast.AsyncFunctionDef):
+        p = parents.get(p)
+    cls = parents.get(p) if p is not None else None
+    if type(cls) is not ast.ClassDef:
+        return None
+    found = [s for s in cls.body if type(s) in (ast.FunctionDef, ast.AsyncFunctionDef) and s.name == name]
+    return found[0] if len(found) == 1 else None
 
 
 def _arity(call, f, skip_first: bool):
@@ -618,7 +631,9 @@ class _Extra:
                 self.imported = _imports_of(tree.body)
             self._check_calls(calls + seen.x_attr_calls, {c.name: c for c in classes} if classes else {})
         for node in assigns:
-            self._check_assign(node)
+            self._check_assign(node, seen._parents)
+        if seen.x_name_attrs or seen.x_name_subs:
+            self._function_objects(tree, seen.x_name_attrs, seen.x_name_subs)
         for node in seen.x_literal_calls:  # `"a" "b" (x)` once a line with `%` between the parts went
             self._err(node, "E1102", f"{type(node.func).__name__} literal is not callable")
         if seen.x_dels:
@@ -686,13 +701,45 @@ class _Extra:
                 for code, msg in _arity(node, *callee):
                     self._err(node, code, msg)
 
-    def _check_assign(self, node):
+    def _check_assign(self, node, parents):
         v = node.value
-        if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and (f := self.funcs.get(v.func.id)) is not None:
-            if not f.decorator_list and not any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _walk(f)) \
-                    and not any(isinstance(n, ast.Return) and n.value is not None for n in _own_nodes(f)) \
-                    and not (len(f.body) == 1 and isinstance(f.body[0], ast.Raise)) and not _is_stub(f):
-                self._err(node, "E1111", f"Assigning result of a function call, but {f.name!r} returns None")
+        if not isinstance(v, ast.Call):
+            return
+        f = None
+        if isinstance(v.func, ast.Name):
+            f = self.funcs.get(v.func.id)
+        elif type(v.func) is ast.Attribute and type(v.func.value) is ast.Name and v.func.value.id == "self":
+            f = _method_of(node, v.func.attr, parents)  # `x = self.method()`: pylint infers the method too
+        if f is not None and not f.decorator_list and not any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _walk(f)) \
+                and not any(isinstance(n, ast.Return) and n.value is not None for n in _own_nodes(f)) \
+                and not (len(f.body) == 1 and isinstance(f.body[0], ast.Raise)) and not _is_stub(f):
+            self._err(node, "E1111", f"Assigning result of a function call, but {f.name!r} returns None")
+
+    def _function_objects(self, tree, attrs, subs):
+        """E1101/E1136/E1137 for an attribute or item of a name that is only a plain function of the program (its
+        namesake binding, a dict or an object, was deleted): pylint infers the function."""
+        funcs = {s.name for s in tree.body if type(s) in (ast.FunctionDef, ast.AsyncFunctionDef) and not s.decorator_list}
+        used = {n.value.id for n in attrs + subs} & funcs
+        if not used:
+            return
+        for n in _walk(tree):  # any other binding of the name: not judged
+            t = type(n)
+            if t is ast.Name and type(n.ctx) is not ast.Load or t is ast.arg:
+                used.discard(n.id if t is ast.Name else n.arg)
+            elif t in _DEFS and n not in tree.body or t is ast.ClassDef:
+                used.discard(n.name)
+            elif t in (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal):
+                used -= {(a.asname or a.name).split(".")[0] for a in n.names} if t in (ast.Import, ast.ImportFrom) else set(n.names)
+            elif t is ast.Attribute and type(n.ctx) is not ast.Load and type(n.value) is ast.Name:
+                used.discard(n.value.id)  # `f.cache = {}`: attributes set on the function
+        used = {u for u in used if sum(type(s) in _DEFS and s.name == u for s in tree.body) == 1}  # one def only
+        for n in attrs:
+            if n.value.id in used and n.attr not in _FUNCTION_MEMBERS:
+                self._err(n, "E1101", f"Function {n.value.id!r} has no {n.attr!r} member")
+        for n in subs:
+            if n.value.id in used:
+                code = "E1136" if type(n.ctx) is ast.Load else "E1137"
+                self._err(n, code, f"Value {n.value.id!r} is unsubscriptable")
 
     def _own_members(self, cls: ast.ClassDef):
         "(members `cls`'s body defines, its `self.x` reads); None if it makes attributes dynamically."
@@ -808,14 +855,18 @@ class _Extra:
         meta = any((type(b) is ast.Name and (b.id == "type" or b.id.endswith("Meta"))) or
                    (type(b) is ast.Attribute and b.attr.endswith("Meta")) for b in cls.bases)
         for f in cls.body:
-            if type(f) not in (ast.FunctionDef, ast.AsyncFunctionDef) or f.decorator_list:
+            if type(f) not in (ast.FunctionDef, ast.AsyncFunctionDef):
                 continue
-            if f.name not in _IMPLICIT_CLASSMETHODS and not meta:
+            static = any((type(d) is ast.Name and d.id == "staticmethod") or (type(d) is ast.Attribute and d.attr == "staticmethod")
+                         for d in f.decorator_list)
+            if f.name not in _IMPLICIT_CLASSMETHODS and not meta and not static:
                 pos = f.args.posonlyargs + f.args.args
                 if not pos and not f.args.vararg:
-                    self._err(f, "E0211", "Method has no argument")
-                elif pos and pos[0].arg != "self":
+                    self._err(f, "E0211", "Method has no argument")  # decorated too (`@overload` with its lines cut)
+                elif pos and pos[0].arg != "self" and not f.decorator_list:
                     self._err(f, "E0213", 'Method should have "self" as first argument')
+            if f.decorator_list:
+                continue
             code = _SPECIAL_RETURNS.get(f.name)
             if code and type(f) is ast.FunctionDef and not any(type(s) is ast.Raise for s in f.body) and not any(
                     (type(n) is ast.Return and n.value is not None and not (type(n.value) is ast.Constant and n.value.value is None))
@@ -1092,7 +1143,7 @@ class _Checker(pyflakes.checker.Checker):
         # what `_Extra` needs, gathered while pyflakes walks the tree anyway
         self.x_calls, self.x_assigns, self.x_classes, self.x_subs, self.x_raises, self.x_defs = [], [], [], [], [], {}
         self.x_literal_calls, self.x_dels, self.x_imports, self.x_withs, self.x_empty_calls = [], [], [], [], []
-        self.x_star_uses, self.x_attr_calls = [], []
+        self.x_star_uses, self.x_attr_calls, self.x_name_attrs, self.x_name_subs = [], [], [], []
         self._typing = typing  # False: no name can be bound to typing/typing_extensions (the text never says "typing")
         super().__init__(tree, *args, **kw)
 
@@ -1186,10 +1237,17 @@ class _Checker(pyflakes.checker.Checker):
         self.x_classes.append(node)
         super().CLASSDEF(node)
 
+    def ATTRIBUTE(self, node):
+        if type(node.value) is ast.Name and type(node.ctx) is ast.Load:
+            self.x_name_attrs.append(node)
+        self.handleChildren(node)
+
     def SUBSCRIPT(self, node):
         v = node.value
-        if type(v) is ast.Name and v.id in _UNSUBSCRIPTABLE:
-            self.x_subs.append(node)
+        if type(v) is ast.Name:
+            self.x_name_subs.append(node)
+            if v.id in _UNSUBSCRIPTABLE:
+                self.x_subs.append(node)
         if self._typing or (type(v) is ast.Name and v.id in ("Literal", "Annotated")) or \
                 (type(v) is ast.Attribute and v.attr in ("Literal", "Annotated")):
             return super().SUBSCRIPT(node)

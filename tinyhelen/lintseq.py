@@ -17,7 +17,7 @@ from bisect import bisect
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from .linters import _KIDS, FastLinter, _kids_of, _walk, get_linter, statement_depths
+from .linters import _KIDS, _SPECIAL_RETURNS, FastLinter, _kids_of, _walk, get_linter, statement_depths
 
 # %% auto 0
 __all__ = ['DIFF_SEP', 'FLOW', 'normalize', 'split_lines', 'render', 'indents', 'candidates', 'children', 'reindent',
@@ -340,8 +340,12 @@ class Units:
                 self.strreads.update(words)
             elif t is ast.Assign and type(x.value) is ast.Call and type(x.value.func) is ast.Name:
                 self.callers.setdefault(x.value.func.id, []).append(u)
+            elif t is ast.Assign and type(x.value) is ast.Call and type(x.value.func) is ast.Attribute and \
+                    type(x.value.func.value) is ast.Name and x.value.func.value.id == "self":
+                self.callers.setdefault(x.value.func.attr, []).append(u)  # `x = self.method()`: E1111 if it stops returning
             elif in_func and ((t is ast.Return and x.value is not None) or t is ast.Yield or t is ast.YieldFrom):
                 returns = True
+                risky = risky or self._funcs[-1] in _SPECIAL_RETURNS  # `__repr__` without its return: E0306 (lint it)
         for n in reads:
             self.loaders.setdefault(n, []).append((u, chain))
         for n, _ in binds:
