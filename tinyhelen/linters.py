@@ -634,6 +634,8 @@ class _Extra:
             self._check_assign(node, seen._parents)
         if seen.x_name_attrs or seen.x_name_subs:
             self._function_objects(tree, seen.x_name_attrs, seen.x_name_subs)
+        for node in seen.x_unary:  # `(\n + "a"\n + "b")` once the first part's line went
+            self._err(node, "E1130", "bad operand type for a unary operator")
         for node in seen.x_literal_calls:  # `"a" "b" (x)` once a line with `%` between the parts went
             self._err(node, "E1102", f"{type(node.func).__name__} literal is not callable")
         if seen.x_dels:
@@ -713,7 +715,10 @@ class _Extra:
         if f is not None and not f.decorator_list and not any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _walk(f)) \
                 and not any(isinstance(n, ast.Return) and n.value is not None for n in _own_nodes(f)) \
                 and not (len(f.body) == 1 and isinstance(f.body[0], ast.Raise)) and not _is_stub(f):
-            self._err(node, "E1111", f"Assigning result of a function call, but {f.name!r} returns None")
+            if any(type(t) in (ast.Tuple, ast.List) for t in node.targets):
+                self._err(node, "E0633", "Attempting to unpack a non-sequence")
+            else:
+                self._err(node, "E1111", f"Assigning result of a function call, but {f.name!r} returns None")
 
     def _function_objects(self, tree, attrs, subs):
         """E1101/E1136/E1137 for an attribute or item of a name that is only a plain function of the program (its
@@ -1143,7 +1148,7 @@ class _Checker(pyflakes.checker.Checker):
         # what `_Extra` needs, gathered while pyflakes walks the tree anyway
         self.x_calls, self.x_assigns, self.x_classes, self.x_subs, self.x_raises, self.x_defs = [], [], [], [], [], {}
         self.x_literal_calls, self.x_dels, self.x_imports, self.x_withs, self.x_empty_calls = [], [], [], [], []
-        self.x_star_uses, self.x_attr_calls, self.x_name_attrs, self.x_name_subs = [], [], [], []
+        self.x_star_uses, self.x_attr_calls, self.x_name_attrs, self.x_name_subs, self.x_unary = [], [], [], [], []
         self._typing = typing  # False: no name can be bound to typing/typing_extensions (the text never says "typing")
         super().__init__(tree, *args, **kw)
 
@@ -1236,6 +1241,13 @@ class _Checker(pyflakes.checker.Checker):
     def CLASSDEF(self, node):
         self.x_classes.append(node)
         super().CLASSDEF(node)
+
+    def UNARYOP(self, node):
+        o = node.operand
+        if type(node.op) is not ast.Not and (type(o) in (ast.JoinedStr, ast.List, ast.Dict, ast.Set, ast.Tuple) or
+                                             (type(o) is ast.Constant and type(o.value) in (str, bytes))):
+            self.x_unary.append(node)
+        self.handleChildren(node)
 
     def ATTRIBUTE(self, node):
         if type(node.value) is ast.Name and type(node.ctx) is ast.Load:
