@@ -712,7 +712,9 @@ class _Extra:
             f = self.funcs.get(v.func.id)
         elif type(v.func) is ast.Attribute and type(v.func.value) is ast.Name and v.func.value.id == "self":
             f = _method_of(node, v.func.attr, parents)  # `x = self.method()`: pylint infers the method too
-        if f is not None and not f.decorator_list and not any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _walk(f)) \
+        if f is not None and (not f.decorator_list or (f is not self.funcs.get(getattr(v.func, "id", None)) and all(
+                type(d) is ast.Name and d.id in ("classmethod", "staticmethod") for d in f.decorator_list))) \
+                and not any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _walk(f)) \
                 and not any(isinstance(n, ast.Return) and n.value is not None for n in _own_nodes(f)) \
                 and not (len(f.body) == 1 and isinstance(f.body[0], ast.Raise)) and not _is_stub(f):
             if any(type(t) in (ast.Tuple, ast.List) for t in node.targets):
@@ -796,6 +798,19 @@ class _Extra:
             return _imported_members(self.imported[b.value.id], b.attr)  # `lexer.Decoder`
         return None
 
+    def _base_init(self, b, cls, named) -> bool:
+        "Does base `b` define an `__init__` of its own or through its bases (as far as they can be read)?"
+        if "__init__" in (self._base_members(b, cls, named) or ()):
+            return True
+        b = b.value if type(b) is ast.Subscript else b
+        found = None
+        if type(b) is ast.Name and b.id in self.imported and self.imported[b.id][1] and b.id not in named:
+            found = _callable_in(*self.imported[b.id])
+        elif type(b) is ast.Attribute and type(b.value) is ast.Name and b.value.id in self.imported:
+            mod, name = self.imported[b.value.id]
+            found = _callable_in(mod if name is None else f"{mod}.{name}", b.attr)
+        return found is not None and found[1] and found[0].name == "__init__" and found is not _NO_ARGS
+
     def _missing_members(self, cls: ast.ClassDef, named: dict):
         "E1101 for `self.x` reads that neither the class nor its (visible) bases define."
         members = self._members(cls, named)
@@ -808,7 +823,7 @@ class _Extra:
     def _super_init(self, cls: ast.ClassDef, named: dict):
         "W0231: an `__init__` that calls no `__init__` while a base class of the program defines one."
         init = next((s for s in cls.body if type(s) is ast.FunctionDef and s.name == "__init__"), None)
-        if init is None or not any("__init__" in (self._base_members(b, cls, named) or ()) for b in cls.bases):
+        if init is None or not any(self._base_init(b, cls, named) for b in cls.bases):
             return
         if not any(type(n) is ast.Attribute and n.attr == "__init__" for n in _walk(init)):
             self._err(init, "W0231", "__init__ method from a base class is not called")
@@ -990,9 +1005,11 @@ def _own_nodes(f):
 
 
 def _is_stub(f) -> bool:
-    "Abstract-looking bodies (`pass`, `...`, docstring) that pylint does not flag when called."
-    body = [s for s in f.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
-    return not body or all(isinstance(s, ast.Pass) for s in body)
+    "Abstract-looking bodies (`pass`, `...`, after a docstring) that pylint does not flag when called; a docstring alone is not one."
+    body = f.body[1:] if f.body and type(f.body[0]) is ast.Expr and type(f.body[0].value) is ast.Constant and \
+        type(f.body[0].value.value) is str else f.body
+    return bool(body) and all(isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+                              for s in body)
 
 
 def _before(d, node, early) -> bool:
