@@ -287,9 +287,12 @@ def _top_names(path: str):
         return _MODULE_NAMES[path]
     _MODULE_NAMES[path] = None  # a module that star-imports itself
     try:
-        tree = ast.parse(Path(path).read_bytes())
+        data = Path(path).read_bytes()
+        tree = ast.parse(data)
     except (OSError, SyntaxError, ValueError, RecursionError):
         return None
+    if b"globals()" in data or b"sys.modules[__name__]" in data:
+        return None  # names made at run time (hashlib's constructors)
     names, stack = set(), list(tree.body)
     while stack:
         s = stack.pop()
@@ -434,6 +437,11 @@ def _members_in(mod: str, cls: str, depth: int = 0):
         return None  # a deep chain: not followed (and not cached: at a lower depth it may be)
     _CLASS_MEMBERS[key] = None  # a cycle: not followed
     path = module_file(mod)
+    if path == "" and mod in sys.builtin_module_names:  # a class of a builtin module (`_io._IOBase`): its members are there
+        obj = getattr(importlib.import_module(mod), cls, None)  # builtin modules run no package code
+        out = frozenset(dir(obj)) - {"__getattribute__", "__init__"} if isinstance(obj, type) else None
+        _CLASS_MEMBERS[key] = out
+        return out
     tree = _module_tree(path) if path else None
     if tree is None:
         return None
@@ -441,6 +449,12 @@ def _members_in(mod: str, cls: str, depth: int = 0):
     if node is None:
         imp = next((s for s in tree.body if type(s) is ast.ImportFrom and any((a.asname or a.name) == cls for a in s.names)), None)
         if imp is None:
+            for s in tree.body:  # `from _collections_abc import *`
+                if type(s) is ast.ImportFrom and s.names[0].name == "*":
+                    out = _members_in(_absolute(s, path), cls, depth + 1)
+                    if out is not None:
+                        _CLASS_MEMBERS[key] = out
+                        return out
             return None
         src = next(a.name for a in imp.names if (a.asname or a.name) == cls)
         out = _members_in(_absolute(imp, path), src, depth + 1)  # a re-export: `from .visitors import Transformer`
@@ -486,8 +500,10 @@ def _callable_in(mod: str, name: str, depth: int = 0):
 
 def _constructor(cls: ast.ClassDef, where, depth: int = 0):
     "(`__init__` or `__new__`, True) of a class, from its body or its one base's (`where`: (module, tree) it is in)."
+    if len(cls.decorator_list) == 1 and not cls.keywords and not cls.bases:
+        return _dataclass_init(cls)
     if cls.decorator_list or cls.keywords:
-        return None  # dataclasses, attrs, metaclasses: a constructor we do not see
+        return None  # attrs, metaclasses, other decorators: a constructor we do not see
     for meth in ("__init__", "__new__"):
         f = next((s for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == meth), None)
         if f is not None:
@@ -507,7 +523,44 @@ def _constructor(cls: ast.ClassDef, where, depth: int = 0):
 
 
 _NO_ARGS = (ast.parse("def __init__(self): pass").body[0], True)  # a class with no constructor anywhere: object's
+
+
+def _dataclass_init(cls: ast.ClassDef):
+    "The `__init__` `@dataclass` (without options) writes for a class with no bases, as a def to check calls against."
+    d = cls.decorator_list[0]
+    if not ((type(d) is ast.Name and d.id == "dataclass") or (type(d) is ast.Attribute and d.attr == "dataclass")):
+        return None
+    if any(type(s) in (ast.FunctionDef, ast.AsyncFunctionDef) and s.name in ("__init__", "__new__") for s in cls.body):
+        return None
+    args, defaults = [ast.arg("self")], []
+    for s in cls.body:
+        if type(s) is not ast.AnnAssign or type(s.target) is not ast.Name:
+            continue
+        ann = ast.unparse(s.annotation)
+        if "ClassVar" in ann:
+            continue  # not a field
+        if "InitVar" in ann or "KW_ONLY" in ann:
+            return None  # not modelled
+        v = s.value
+        if type(v) is ast.Call and ((type(v.func) is ast.Name and v.func.id == "field") or
+                                    (type(v.func) is ast.Attribute and v.func.attr == "field")):
+            kw = {k.arg: k.value for k in v.keywords}
+            if v.args or None in kw or ("init" in kw and not (type(kw["init"]) is ast.Constant and kw["init"].value is True)):
+                return None  # positional field() arguments, **options, init=False: not modelled
+            if "kw_only" in kw:
+                return None
+            has_default = "default" in kw or "default_factory" in kw
+        else:
+            has_default = v is not None
+        if defaults and not has_default:
+            return None  # not a valid dataclass anyway
+        args.append(ast.arg(s.target.id))
+        if has_default:
+            defaults.append(ast.Constant(None))
+    f = ast.FunctionDef("__init__", ast.arguments([], args, None, [], [], None, defaults), [ast.Pass()], [], None)
+    return (f, True)
 _FUNCTION_MEMBERS = frozenset(dir(lambda: None))  # what every function has (`f.__name__`)
+_TYPE_MEMBERS = frozenset(dir(type))  # what every class has (`C.mro`)
 
 
 def _method_of(node, name: str, parents):
@@ -608,6 +661,9 @@ class _Extra:
             for c in classes:
                 self._missing_members(c, named)
                 self._super_init(c, named)
+            reads = [n for n in seen.x_name_attrs if n.value.id in named]
+            if reads:
+                self._class_attributes(tree, reads, named)
         for node in seen.x_imports:
             self._check_import(node, seen._parents)
         if seen.x_star_uses:
@@ -634,6 +690,8 @@ class _Extra:
             self._check_assign(node, seen._parents)
         if seen.x_name_attrs or seen.x_name_subs:
             self._function_objects(tree, seen.x_name_attrs, seen.x_name_subs)
+        for node, mod in seen.x_mod_attrs:
+            self._module_member(node, mod)
         for node in seen.x_unary:  # `(\n + "a"\n + "b")` once the first part's line went
             self._err(node, "E1130", "bad operand type for a unary operator")
         for node in seen.x_literal_calls:  # `"a" "b" (x)` once a line with `%` between the parts went
@@ -722,6 +780,38 @@ class _Extra:
             else:
                 self._err(node, "E1111", f"Assigning result of a function call, but {f.name!r} returns None")
 
+    def _class_attributes(self, tree, reads, named: dict):
+        "E1101 for `Cls.attr` of a class of the program whose body, bases and class-level stores define no `attr`."
+        names = {n.value.id for n in reads}
+        for n in _walk(tree):  # the class name bound another way, or attributes set on it from outside
+            t = type(n)
+            if t is ast.Name and type(n.ctx) is not ast.Load and n.id in names or t is ast.arg and n.arg in names:
+                names.discard(n.id if t is ast.Name else n.arg)
+            elif t is ast.Attribute and type(n.ctx) is not ast.Load and type(n.value) is ast.Name and n.value.id in names:
+                names.discard(n.value.id)
+        for n in reads:
+            cls = named[n.value.id]
+            if n.value.id not in names or cls.keywords or (n.attr.startswith("__") and n.attr.endswith("__")):
+                continue
+            own = self._own(cls)
+            members = self._members(cls, named)
+            if own is None or members is None:
+                continue
+            level = {x.id for s in cls.body if not isinstance(s, _DEFS) for x in _walk(s) if type(x) is ast.Name} | \
+                {s.name for s in cls.body if isinstance(s, _DEFS)}  # what the class body binds (not `self.x` of its methods)
+            inherited = members - own[0] if cls.bases else set()
+            if n.attr not in level and n.attr not in inherited and n.attr not in _TYPE_MEMBERS:
+                self._err(n, "E1101", f"Class {cls.name!r} has no {n.attr!r} member")
+
+    def _module_member(self, node, mod: str):
+        "E1101 for `mod.attr` where the installed module (read statically) binds no `attr` and has no such submodule."
+        f = module_file(mod)
+        names = _top_names(f) if f else None
+        a = node.attr
+        if names is not None and a not in names and not (a.startswith("__") and a.endswith("__")) \
+                and module_file(f"{mod}.{a}") is None:
+            self._err(node, "E1101", f"Module {mod!r} has no {a!r} member")
+
     def _function_objects(self, tree, attrs, subs):
         """E1101/E1136/E1137 for an attribute or item of a name that is only a plain function of the program (its
         namesake binding, a dict or an object, was deleted): pylint infers the function."""
@@ -758,7 +848,7 @@ class _Extra:
             return None
         for n in _walk(cls):
             if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "self":
-                (assigned.add(n.attr) if isinstance(n.ctx, (ast.Store, ast.Del)) else reads.append(n))
+                (assigned.add(n.attr) if isinstance(n.ctx, ast.Store) else reads.append(n))  # `del self.x` reads x
             elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "setattr" and n.args and \
                     type(n.args[0]) is ast.Name and n.args[0].id == "self":
                 return None  # attributes set by name
@@ -1166,6 +1256,7 @@ class _Checker(pyflakes.checker.Checker):
         self.x_calls, self.x_assigns, self.x_classes, self.x_subs, self.x_raises, self.x_defs = [], [], [], [], [], {}
         self.x_literal_calls, self.x_dels, self.x_imports, self.x_withs, self.x_empty_calls = [], [], [], [], []
         self.x_star_uses, self.x_attr_calls, self.x_name_attrs, self.x_name_subs, self.x_unary = [], [], [], [], []
+        self.x_import_names, self.x_mod_attrs = set(), []
         self._typing = typing  # False: no name can be bound to typing/typing_extensions (the text never says "typing")
         super().__init__(tree, *args, **kw)
 
@@ -1267,8 +1358,19 @@ class _Checker(pyflakes.checker.Checker):
         self.handleChildren(node)
 
     def ATTRIBUTE(self, node):
-        if type(node.value) is ast.Name and type(node.ctx) is ast.Load:
+        v = node.value
+        if type(v) is ast.Name and type(node.ctx) is ast.Load:
             self.x_name_attrs.append(node)
+            if v.id in self.x_import_names:  # `mod.attr`: the module the name is bound to here, if an import binds it
+                for scope in reversed(self.scopeStack):
+                    b = scope.get(v.id)
+                    if b is not None:
+                        t = type(b)
+                        if t is pyflakes.checker.Importation or t is pyflakes.checker.ImportationFrom:
+                            self.x_mod_attrs.append((node, b.fullName))
+                        elif t is pyflakes.checker.SubmoduleImportation:
+                            self.x_mod_attrs.append((node, v.id))
+                        break
         self.handleChildren(node)
 
     def SUBSCRIPT(self, node):
@@ -1299,10 +1401,12 @@ class _Checker(pyflakes.checker.Checker):
 
     def IMPORT(self, node):
         self.x_imports.append(node)
+        self.x_import_names.update((a.asname or a.name).split(".")[0] for a in node.names)
         super().IMPORT(node)
 
     def IMPORTFROM(self, node):
         self.x_imports.append(node)
+        self.x_import_names.update(a.asname or a.name for a in node.names)
         super().IMPORTFROM(node)
 
     def WITH(self, node):
