@@ -291,8 +291,8 @@ def _top_names(path: str):
         tree = ast.parse(data)
     except (OSError, SyntaxError, ValueError, RecursionError):
         return None
-    if b"globals()" in data or b"sys.modules[__name__]" in data:
-        return None  # names made at run time (hashlib's constructors)
+    if b"globals()[" in data:
+        return None  # names made at run time (hashlib's constructors; pylint knows them from astroid's brains)
     names, stack = set(), list(tree.body)
     while stack:
         s = stack.pop()
@@ -359,6 +359,10 @@ _SPECIAL_RETURNS = {"__iter__": "E0301", "__len__": "E0303", "__bool__": "E0304"
                     "__str__": "E0307", "__bytes__": "E0308", "__hash__": "E0309", "__length_hint__": "E0310",
                     "__format__": "E0311", "__getnewargs__": "E0312", "__getnewargs_ex__": "E0313"}
 _EXPORTS: dict = {}  # module source file -> the names `from it import *` binds (None: not known)
+_SPECIAL_PARAMS = {"__exit__": 3, "__aexit__": 3, "__enter__": 0, "__aenter__": 0, "__getitem__": 1, "__setitem__": 2,
+                   "__delitem__": 1, "__contains__": 1, "__len__": 0, "__iter__": 0, "__next__": 0, "__bool__": 0,
+                   "__hash__": 0, "__repr__": 0, "__str__": 0, "__eq__": 1, "__ne__": 1, "__lt__": 1, "__le__": 1,
+                   "__gt__": 1, "__ge__": 1, "__getattr__": 1, "__setattr__": 2, "__delattr__": 1, "__missing__": 1}
 
 
 def _exported(path: str):
@@ -909,6 +913,27 @@ class _Extra:
         for n in self._own(cls)[1]:
             if n.attr not in members and not (n.attr.startswith("__") and n.attr.endswith("__")):
                 self._err(n, "E1101", f"Instance has no {n.attr!r} member")
+        self._before_definition(cls, members)
+
+    def _before_definition(self, cls: ast.ClassDef, members):
+        "E0203: `self.x` read in a method above the line where that method, and nothing else, first assigns it."
+        body_names = {x.id for s in cls.body if not isinstance(s, _DEFS) for x in _walk(s) if type(x) is ast.Name}
+        where: dict = {}  # attribute -> the methods assigning it
+        for f in cls.body:
+            if type(f) in (ast.FunctionDef, ast.AsyncFunctionDef):
+                for n in _walk(f):
+                    if type(n) is ast.Attribute and type(n.value) is ast.Name and n.value.id == "self" and type(n.ctx) is ast.Store:
+                        where.setdefault(n.attr, {}).setdefault(f, n.lineno)
+                        where[n.attr][f] = min(where[n.attr][f], n.lineno)
+        for f in cls.body:
+            if type(f) not in (ast.FunctionDef, ast.AsyncFunctionDef):
+                continue
+            for n in _walk(f):
+                if type(n) is ast.Attribute and type(n.value) is ast.Name and n.value.id == "self" and type(n.ctx) is ast.Load:
+                    w = where.get(n.attr)
+                    if w and list(w) == [f] and n.lineno < w[f] and n.attr not in body_names and \
+                            (not cls.bases or n.attr not in (members - {a for a in where})):
+                        self._err(n, "E0203", f"Access to member {n.attr!r} before its definition line {w[f]}")
 
     def _super_init(self, cls: ast.ClassDef, named: dict):
         "W0231: an `__init__` that calls no `__init__` while a base class of the program defines one."
@@ -977,6 +1002,13 @@ class _Extra:
                     self._err(f, "E0213", 'Method should have "self" as first argument')
             if f.decorator_list:
                 continue
+            if f.name in _SPECIAL_PARAMS and not static:
+                a = f.args
+                params = (a.posonlyargs + a.args)[1:]
+                mandatory = len(params) - min(len(a.defaults), len(params))  # defaults fill the last parameters
+                want = _SPECIAL_PARAMS[f.name]
+                if mandatory > want or (len(params) < want and not a.vararg):
+                    self._err(f, "E0302", f"The special method {f.name!r} expects {want} param(s)")
             code = _SPECIAL_RETURNS.get(f.name)
             if code and type(f) is ast.FunctionDef and not any(type(s) is ast.Raise for s in f.body) and not any(
                     (type(n) is ast.Return and n.value is not None and not (type(n.value) is ast.Constant and n.value.value is None))
