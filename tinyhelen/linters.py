@@ -264,7 +264,7 @@ def module_file(name: str):
             else:
                 try:
                     spec = importlib.machinery.PathFinder.find_spec(qual, path)
-                except (ImportError, ValueError, AttributeError):
+                except Exception:  # finders of odd packages (namespace paths of modules not loaded: KeyError)
                     spec = None
         if spec is None:
             break
