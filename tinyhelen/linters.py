@@ -801,8 +801,7 @@ class _Extra:
             members = self._members(cls, named)
             if own is None or members is None:
                 continue
-            level = {x.id for s in cls.body if not isinstance(s, _DEFS) for x in _walk(s) if type(x) is ast.Name} | \
-                {s.name for s in cls.body if isinstance(s, _DEFS)}  # what the class body binds (not `self.x` of its methods)
+            level = own[3]  # what the class body binds (not `self.x` of its methods)
             inherited = members - own[0] if cls.bases else set()
             if n.attr not in level and n.attr not in inherited and n.attr not in _TYPE_MEMBERS:
                 self._err(n, "E1101", f"Class {cls.name!r} has no {n.attr!r} member")
@@ -843,20 +842,30 @@ class _Extra:
                 self._err(n, code, f"Value {n.value.id!r} is unsubscriptable")
 
     def _own_members(self, cls: ast.ClassDef):
-        "(members `cls`'s body defines, its `self.x` reads); None if it makes attributes dynamically."
-        # class attributes: names the class body binds, not the locals of its methods (`d2f = self.d2f`)
-        assigned, reads = {n.id for s in cls.body if not isinstance(s, _DEFS) for n in _walk(s)
-                           if type(n) is ast.Name and type(n.ctx) is ast.Store}, []
-        assigned |= {s.name for s in cls.body if isinstance(s, _DEFS)}
-        if assigned & {"__getattr__", "__getattribute__"}:
+        """(members `cls`'s body defines, its `self.x` reads as (node, method), the methods assigning each `self.x`
+        with their first line, the names the class body binds), in one walk; None if it makes attributes dynamically."""
+        body_names, reads, stores = set(), [], {}
+        for s in cls.body:
+            method = s if type(s) in (ast.FunctionDef, ast.AsyncFunctionDef) else None
+            if isinstance(s, _DEFS):
+                body_names.add(s.name)
+            for n in _walk(s) if method is None else _walk_body(s):
+                t = type(n)
+                if t is ast.Name:
+                    if method is None and type(n.ctx) is ast.Store:
+                        body_names.add(n.id)  # class attributes, not the locals of its methods (`d2f = self.d2f`)
+                elif t is ast.Attribute and type(n.value) is ast.Name and n.value.id == "self":
+                    if type(n.ctx) is ast.Store:
+                        lines = stores.setdefault(n.attr, {})
+                        lines[method] = min(lines.get(method, n.lineno), n.lineno)
+                    else:
+                        reads.append((n, method))  # `del self.x` reads x
+                elif t is ast.Call and type(n.func) is ast.Name and n.func.id == "setattr" and n.args and \
+                        type(n.args[0]) is ast.Name and n.args[0].id == "self":
+                    return None  # attributes set by name
+        if body_names & {"__getattr__", "__getattribute__"}:
             return None
-        for n in _walk(cls):
-            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "self":
-                (assigned.add(n.attr) if isinstance(n.ctx, ast.Store) else reads.append(n))  # `del self.x` reads x
-            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "setattr" and n.args and \
-                    type(n.args[0]) is ast.Name and n.args[0].id == "self":
-                return None  # attributes set by name
-        return assigned, reads
+        return body_names | set(stores), reads, stores, body_names
 
     def _members(self, cls: ast.ClassDef, named: dict, depth: int = 0):
         """Members of `cls` and all its bases, when every base is a builtin class, a class of the program or one of
@@ -910,30 +919,19 @@ class _Extra:
         members = self._members(cls, named)
         if members is None:
             return
-        for n in self._own(cls)[1]:
+        for n, _ in self._own(cls)[1]:
             if n.attr not in members and not (n.attr.startswith("__") and n.attr.endswith("__")):
                 self._err(n, "E1101", f"Instance has no {n.attr!r} member")
         self._before_definition(cls, members)
 
     def _before_definition(self, cls: ast.ClassDef, members):
         "E0203: `self.x` read in a method above the line where that method, and nothing else, first assigns it."
-        body_names = {x.id for s in cls.body if not isinstance(s, _DEFS) for x in _walk(s) if type(x) is ast.Name}
-        where: dict = {}  # attribute -> the methods assigning it
-        for f in cls.body:
-            if type(f) in (ast.FunctionDef, ast.AsyncFunctionDef):
-                for n in _walk(f):
-                    if type(n) is ast.Attribute and type(n.value) is ast.Name and n.value.id == "self" and type(n.ctx) is ast.Store:
-                        where.setdefault(n.attr, {}).setdefault(f, n.lineno)
-                        where[n.attr][f] = min(where[n.attr][f], n.lineno)
-        for f in cls.body:
-            if type(f) not in (ast.FunctionDef, ast.AsyncFunctionDef):
-                continue
-            for n in _walk(f):
-                if type(n) is ast.Attribute and type(n.value) is ast.Name and n.value.id == "self" and type(n.ctx) is ast.Load:
-                    w = where.get(n.attr)
-                    if w and list(w) == [f] and n.lineno < w[f] and n.attr not in body_names and \
-                            (not cls.bases or n.attr not in (members - {a for a in where})):
-                        self._err(n, "E0203", f"Access to member {n.attr!r} before its definition line {w[f]}")
+        _, reads, stores, body_names = self._own(cls)
+        for n, f in reads:
+            w = stores.get(n.attr)
+            if f is not None and w and len(w) == 1 and f in w and n.lineno < w[f] and n.attr not in body_names and \
+                    (not cls.bases or n.attr not in members - set(stores)):
+                self._err(n, "E0203", f"Access to member {n.attr!r} before its definition line {w[f]}")
 
     def _super_init(self, cls: ast.ClassDef, named: dict):
         "W0231: an `__init__` that calls no `__init__` while a base class of the program defines one."
@@ -1113,6 +1111,12 @@ def _beyond(dpath, upath):
     while k < min(len(dpath), len(upath)) and _encloses(dpath[:k + 1], upath):
         k += 1
     return dpath[k:]
+
+
+def _walk_body(f):
+    "Nodes of a def's body, decorators and defaults (nested defs included): what runs with or for it."
+    for part in f.body + f.decorator_list + f.args.defaults + [d for d in f.args.kw_defaults if d is not None]:
+        yield from _walk(part)
 
 
 def _own_nodes(f):
