@@ -203,3 +203,10 @@ def test_programs_with_errors_kept_and_first_edit_has_code():
     spaced = "X = 1\n\n\n\n# note\n\n\nY = 2\n"
     for seq in lintseq(spaced, n=5, seed=3).sequences:
         assert any(ln[1:].strip() for ln in seq[0].split("\n") if ln.startswith("+")), seq[0]
+
+
+def test_global_never_bound_is_undefined():
+    state = "def f(x):\n    global tok\n    if x:\n        return tok.lcut(x)\n    return 1\n"
+    assert [(e.line, e.code) for e in PylintLinter().check(state)] == [(4, "E0602")]
+    assert [(e.line, e.code) for e in FAST.check(state)] == [(4, "E0602")]
+    assert not FAST.check("tok = None\n\n\n" + state)

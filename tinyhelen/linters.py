@@ -696,6 +696,8 @@ class _Extra:
             self._function_objects(tree, seen.x_name_attrs, seen.x_name_subs)
         for node, mod in seen.x_mod_attrs:
             self._module_member(node, mod)
+        if seen.x_globals:
+            self._unbound_globals(tree, seen.x_globals, seen._parents)
         for node in seen.x_unary:  # `(\n + "a"\n + "b")` once the first part's line went
             self._err(node, "E1130", "bad operand type for a unary operator")
         for node in seen.x_literal_calls:  # `"a" "b" (x)` once a line with `%` between the parts went
@@ -805,6 +807,27 @@ class _Extra:
             inherited = members - own[0] if cls.bases else set()
             if n.attr not in level and n.attr not in inherited and n.attr not in _TYPE_MEMBERS:
                 self._err(n, "E1101", f"Class {cls.name!r} has no {n.attr!r} member")
+
+    def _unbound_globals(self, tree, decls, parents):
+        "E0602 for a name a function declares `global` and reads while nothing in the program binds it (pyflakes counts the declaration)."
+        names = {n for g in decls for n in g.names}
+        for n in _walk(tree):
+            t = type(n)
+            if t is ast.Name and type(n.ctx) is not ast.Load or t is ast.arg:
+                names.discard(n.id if t is ast.Name else n.arg)
+            elif t in _DEFS or t is ast.ExceptHandler and n.name:
+                names.discard(n.name)
+            elif t in (ast.Import, ast.ImportFrom):
+                if any(a.name == "*" for a in n.names):
+                    return
+                names -= {(a.asname or a.name).split(".")[0] for a in n.names}
+        for g in decls:
+            f = parents.get(g)
+            while f is not None and type(f) not in (ast.FunctionDef, ast.AsyncFunctionDef):
+                f = parents.get(f)
+            for n in _walk(f) if f is not None else ():
+                if type(n) is ast.Name and type(n.ctx) is ast.Load and n.id in names and n.id in g.names:
+                    self._err(n, "E0602", f"Undefined variable {n.id!r}")
 
     def _module_member(self, node, mod: str):
         "E1101 for `mod.attr` where the installed module (read statically) binds no `attr` and has no such submodule."
@@ -1292,7 +1315,7 @@ class _Checker(pyflakes.checker.Checker):
         self.x_calls, self.x_assigns, self.x_classes, self.x_subs, self.x_raises, self.x_defs = [], [], [], [], [], {}
         self.x_literal_calls, self.x_dels, self.x_imports, self.x_withs, self.x_empty_calls = [], [], [], [], []
         self.x_star_uses, self.x_attr_calls, self.x_name_attrs, self.x_name_subs, self.x_unary = [], [], [], [], []
-        self.x_import_names, self.x_mod_attrs = set(), []
+        self.x_import_names, self.x_mod_attrs, self.x_globals = set(), [], []
         self._typing = typing  # False: no name can be bound to typing/typing_extensions (the text never says "typing")
         super().__init__(tree, *args, **kw)
 
@@ -1434,6 +1457,10 @@ class _Checker(pyflakes.checker.Checker):
         super().FUNCTIONDEF(node)
 
     ASYNCFUNCTIONDEF = FUNCTIONDEF
+
+    def GLOBAL(self, node):
+        self.x_globals.append(node)
+        super().GLOBAL(node)
 
     def IMPORT(self, node):
         self.x_imports.append(node)

@@ -690,6 +690,8 @@ class Units:
                 return None
             flow = flow or self.exitrisk[u]
             for name, scope in self.binds[u]:
+                if name in self.declared:
+                    return None  # a name some function declares global: its reads may be left unbound (E0602)
                 first_read = min((self.start[v] for v, chain in self.loaders.get(name, ()) if v in us and scope in chain), default=None)
                 if first_read is not None and not self._dominated(name, scope, first_read, us) and not self._rebound(name, scope, us):
                     lines = self._unbound(name, us, keep)
