@@ -5,7 +5,7 @@ import random
 import pytest
 
 from tinyhelen.linters import FastLinter, PylintLinter
-from tinyhelen.lintseq import DiffError, ProgramRejected, check_sequence, lintseq, randseq, resolve
+from tinyhelen.lintseq import DiffError, ProgramRejected, apply_diff, check_sequence, is_insertion, lintseq, randseq, resolve
 from tinyhelen.lintseq_corpus import code_source
 from tinyhelen.code_data import load_mbpp
 from tinyhelen.lintseq import reindent
@@ -145,3 +145,68 @@ def test_shortcut_verdicts_are_the_full_checks():
                 ls.prepare = orig
             assert res.sequences == want and res.judged > 0
     assert judged[0] > 100 and not wrong, wrong[:1]
+
+
+# States fast mode accepted on third-party code although pylint rejects them (issue 15), one per message kind:
+# (state, pylint message fast mode must report too, its line). Modules named here are the standard library's,
+# so the verdicts do not depend on what else is installed.
+MISSED = [
+    ("import collections\n\nP = collections.OrderedDict(\n)\nQ = P\n", None, 3),  # a call emptied of its argument lines: fast only
+    ("import codecs\n\nINFO = codecs.CodecInfo(\n    name='x',\n)\n", "E1120", 3),  # required arguments of an installed class
+    ("from json import JSONDecoder, no_such_name\n", "E0611", 1),
+    ("import no_such_module_for_lintseq\n", "E0401", 1),
+    ("try:\n    import no_such_module_for_lintseq\nexcept ImportError:\n    pass\n", "", 0),  # guarded: no error
+    ("from .async_case import IsolatedAsyncioTestCase\n", "E0402", 1),  # docstring text turned into code
+    ("with (\n):\n    pass\n", "E1129", 1),
+    ("from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from decimal import Decimal\n\n\n"
+     "def f(x: Decimal) -> str:\n    return str(x)\n", "E0601", 7),
+    ("from json import *\n\nX = dumps\nY = no_such_name\n", "E0602", 4),  # undefined behind a star import
+    ("def f(a):\n    if a:\n        b = 1\n    return b\n", "E0606", 4),
+    ("class V(set):\n    def __len__(self):\n        return len(self._items)\n", "E1101", 3),  # its assignment deleted
+    ("from json import JSONDecoder\n\n\nclass D(JSONDecoder):\n    def f(self):\n        return self.no_such_member\n", "E1101", 6),
+    ("class A:\n    def f(name):\n        return name\n", "E0213", 2),  # its @staticmethod deleted
+    ("class A:\n    def __repr__(self):\n        x = 1\n", "E0306", 2),  # its return deleted
+]
+
+
+def test_missed_kinds_fast_reports_what_pylint_reports():
+    pyl = PylintLinter().check_many([s for s, code, _ in MISSED])
+    for (state, code, line), theirs in zip(MISSED, pyl):
+        ours = FAST.check(state)
+        if code is None:  # a deletion artifact pylint may or may not see (the callee's signature decides): fast is strict
+            assert [e.code for e in ours] == ["E1120"] and ours[0].line == line, (state, ours)
+            continue
+        if not code:
+            assert not ours and not theirs, (state, ours, theirs)
+            continue
+        assert (line, code) in {(e.line, e.code) for e in theirs}, ("pylint", state, theirs)
+        assert line in {e.line for e in ours}, ("fast", state, ours, theirs)
+
+
+def test_programs_with_errors_kept_and_first_edit_has_code():
+    from tinyhelen.lintseq_corpus import sample_program
+    bad = "import os\n\n\ndef f():\n    return undefined_name\n\n\nX = os.sep\n"
+    res = sample_program(bad, 3, 1, FAST)
+    assert res.preexisting == 1 and len(res.first_deletion) == 3 and min(res.first_deletion) >= 2
+    for seq in res.sequences:  # every state clean but the program itself; the first edit brings code
+        assert any(ln[1:].strip() for ln in seq[0].split("\n") if ln.startswith("+"))
+        state = ""
+        for d in seq[:-1]:
+            state = apply_diff(state, d)
+            assert is_insertion(d) and not FAST.check(state), state
+        assert resolve(seq) == bad
+    assert sample_program(bad, 3, 1, FAST, "randseq").preexisting == 1  # the same programs for RandSeq
+    with pytest.raises(ProgramRejected):
+        sample_program(bad, 3, 1, FAST, reject_lint_errors=True)
+    with pytest.raises(ProgramRejected):
+        sample_program(bad, 3, 1, FAST, "randseq", reject_lint_errors=True)
+    spaced = "X = 1\n\n\n\n# note\n\n\nY = 2\n"
+    for seq in lintseq(spaced, n=5, seed=3).sequences:
+        assert any(ln[1:].strip() for ln in seq[0].split("\n") if ln.startswith("+")), seq[0]
+
+
+def test_global_never_bound_is_undefined():
+    state = "def f(x):\n    global tok\n    if x:\n        return tok.lcut(x)\n    return 1\n"
+    assert [(e.line, e.code) for e in PylintLinter().check(state)] == [(4, "E0602")]
+    assert [(e.line, e.code) for e in FAST.check(state)] == [(4, "E0602")]
+    assert not FAST.check("tok = None\n\n\n" + state)

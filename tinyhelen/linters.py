@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import collections
 import contextlib
+import importlib.machinery
 import operator
 import os
 import re
@@ -24,7 +26,7 @@ import pyflakes.messages as pm
 
 # %% auto 0
 __all__ = ['PAPER_WARNINGS', 'PYLINT_ARGS', 'LintError', 'counts_as_error', 'syntax_error_line', 'PylintLinter',
-           'statement_depths', 'FastLinter', 'get_linter']
+           'statement_depths', 'module_file', 'FastLinter', 'get_linter']
 
 # %% ../nbs/03a_linters.ipynb
 @dataclass(frozen=True)
@@ -233,8 +235,395 @@ def _walk(node):
 
 
 _LITERALS = {ast.Constant, ast.JoinedStr, ast.List, ast.Tuple, ast.Dict, ast.Set}  # calling one: E1102 (not callable)
+_BUILTIN_MEMBERS: dict = {}  # builtin class name -> its members (a base of a program's class)
 _UNSUBSCRIPTABLE = {n for n, v in vars(builtins).items() if callable(v) and not n.startswith("_")
                     and not hasattr(v, "__class_getitem__")}
+
+
+_MODULES: dict = {}  # dotted name -> its source file, "" (found, not Python source), or None (not found)
+_MODULE_NAMES: dict = {}  # source file -> names its top level binds (None: it can add names at run time)
+_IMPORT_GUARDS = {"ImportError", "ModuleNotFoundError"}
+
+
+def module_file(name: str):
+    """Where `name` would be imported from, found as pylint's astroid finds it: without running any package's code.
+    Its `.py` file, "" for a module found but not as Python source (builtin, extension, namespace), None if not found."""
+    if name in _MODULES:
+        return _MODULES[name]
+    out, path = None, None
+    parts = name.split(".")
+    for k in range(len(parts)):
+        qual = ".".join(parts[:k + 1])
+        loaded = sys.modules.get(qual)
+        spec = getattr(loaded, "__spec__", None) if loaded is not None else None
+        if spec is None and loaded is not None and k == 0:  # `__main__`-like modules without a spec
+            spec = importlib.machinery.ModuleSpec(qual, None)
+        if spec is None:
+            if k == 0 and qual in sys.builtin_module_names:
+                spec = importlib.machinery.ModuleSpec(qual, None, origin="built-in")
+            else:
+                try:
+                    spec = importlib.machinery.PathFinder.find_spec(qual, path)
+                except Exception:  # finders of odd packages (namespace paths of modules not loaded: KeyError)
+                    spec = None
+        if spec is None:
+            break
+        path = spec.submodule_search_locations
+        if k < len(parts) - 1 and path is None and ".".join(parts[:k + 2]) not in sys.modules:
+            spec = None  # a plain module has no submodules (`os.path`: found through sys.modules above)
+            break
+    if spec is not None:
+        origin = spec.origin or ""
+        if origin == "frozen":  # stdlib modules frozen into the interpreter (abc, os, ...): their source is still there
+            origin = getattr(sys.modules.get(name), "__file__", None) or ""
+        out = origin if origin.endswith(".py") else ""
+    _MODULES[name] = out
+    return out
+
+
+def _top_names(path: str):
+    "Names bound at the top level of the module in `path` (None: it has `__getattr__` or a star import we cannot follow)."
+    if path in _MODULE_NAMES:
+        return _MODULE_NAMES[path]
+    _MODULE_NAMES[path] = None  # a module that star-imports itself
+    try:
+        data = Path(path).read_bytes()
+        tree = ast.parse(data)
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return None
+    if b"globals()[" in data:
+        return None  # names made at run time (hashlib's constructors; pylint knows them from astroid's brains)
+    names, stack = set(), list(tree.body)
+    while stack:
+        s = stack.pop()
+        t = type(s)
+        if t in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            names.add(s.name)
+            if s.name == "__getattr__":
+                return None  # module-level __getattr__: any name may exist
+        elif t in (ast.Import, ast.ImportFrom):
+            for a in s.names:
+                if a.name == "*":
+                    base = module_file(_absolute(s, path)) if t is ast.ImportFrom else None
+                    sub = _top_names(base) if base else None
+                    if sub is None:
+                        return None
+                    names |= sub
+                else:
+                    names.add(a.asname or a.name.split(".")[0])
+        elif t in (ast.If, ast.Try, ast.With, ast.For, ast.While) or t.__name__ == "TryStar":
+            for f in ("body", "orelse", "finalbody", "handlers"):
+                stack += getattr(s, f, [])
+        elif t is ast.ExceptHandler:
+            stack += s.body
+        else:
+            for n in ast.walk(s):
+                if type(n) is ast.Name and type(n.ctx) is ast.Store:
+                    names.add(n.id)
+                elif type(n) is ast.NamedExpr:
+                    names.add(n.target.id)
+    _MODULE_NAMES[path] = frozenset(names)
+    return _MODULE_NAMES[path]
+
+
+def _absolute(node: ast.ImportFrom, path: str) -> str:
+    "The dotted module a `from` import in the module at `path` names (relative ones resolved against its package)."
+    if not node.level:
+        return node.module or ""
+    pkg = Path(path).parent
+    for _ in range(node.level - 1):
+        pkg = pkg.parent
+    parts, p = [], pkg
+    while (p / "__init__.py").exists():
+        parts.insert(0, p.name)
+        p = p.parent
+    return ".".join(parts + ([node.module] if node.module else []))
+
+
+def _guarded(node, parents) -> bool:
+    "Is an import inside a `try` whose handler names ImportError or ModuleNotFoundError (pylint then skips E0401)?"
+    p = parents.get(node)
+    while p is not None:
+        if type(p) in _TRY_NODES:
+            for h in p.handlers:
+                names = {x.id if type(x) is ast.Name else getattr(x, "attr", "") for x in ast.walk(h.type)} if h.type else set()
+                if names & _IMPORT_GUARDS:
+                    return True
+        p = parents.get(p)
+    return False
+
+
+_TRY_NODES = (ast.Try,) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
+_IMPLICIT_CLASSMETHODS = {"__new__", "__init_subclass__", "__class_getitem__", "_generate_next_value_"}
+_SPECIAL_RETURNS = {"__iter__": "E0301", "__len__": "E0303", "__bool__": "E0304", "__index__": "E0305", "__repr__": "E0306",
+                    "__str__": "E0307", "__bytes__": "E0308", "__hash__": "E0309", "__length_hint__": "E0310",
+                    "__format__": "E0311", "__getnewargs__": "E0312", "__getnewargs_ex__": "E0313"}
+_EXPORTS: dict = {}  # module source file -> the names `from it import *` binds (None: not known)
+_SPECIAL_PARAMS = {"__exit__": 3, "__aexit__": 3, "__enter__": 0, "__aenter__": 0, "__getitem__": 1, "__setitem__": 2,
+                   "__delitem__": 1, "__contains__": 1, "__len__": 0, "__iter__": 0, "__next__": 0, "__bool__": 0,
+                   "__hash__": 0, "__repr__": 0, "__str__": 0, "__eq__": 1, "__ne__": 1, "__lt__": 1, "__le__": 1,
+                   "__gt__": 1, "__ge__": 1, "__getattr__": 1, "__setattr__": 2, "__delattr__": 1, "__missing__": 1}
+
+
+def _exported(path: str):
+    "Names `from <module at path> import *` binds: its `__all__` when that is a literal, else its public top-level names."
+    if path in _EXPORTS:
+        return _EXPORTS[path]
+    tree, out = _module_tree(path), None
+    if tree is not None:
+        alls = [s for s in tree.body if isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and
+                any(type(t) is ast.Name and t.id == "__all__" for t in (getattr(s, "targets", None) or [s.target]))]
+        if alls:
+            if all(type(s.value) in (ast.List, ast.Tuple) and all(type(e) is ast.Constant and type(e.value) is str
+                                                                 for e in s.value.elts) for s in alls):
+                out = frozenset(e.value for s in alls for e in s.value.elts)
+            else:
+                out = None  # computed: not known
+        else:
+            top = _top_names(path)
+            out = None if top is None else frozenset(n for n in top if not n.startswith("_"))
+    _EXPORTS[path] = out
+    return out
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_TREES: dict = {}  # module source file -> its syntax tree (None: unreadable)
+_CLASS_MEMBERS: dict = {}  # (module, class) -> members of the class and its bases, None when not followed
+
+
+def _module_tree(path: str):
+    if path not in _TREES:
+        try:
+            _TREES[path] = ast.parse(Path(path).read_bytes())
+        except (OSError, SyntaxError, ValueError, RecursionError):
+            _TREES[path] = None
+    return _TREES[path]
+
+
+def _builtin_members(name: str) -> frozenset:
+    "Members of a builtin class, less those every object has that matter to the checks (`__init__`: W0231)."
+    if name not in _BUILTIN_MEMBERS:
+        _BUILTIN_MEMBERS[name] = frozenset(dir(getattr(builtins, name))) - {"__getattribute__", "__init__"}
+    return _BUILTIN_MEMBERS[name]
+
+
+def _imports_of(stmts) -> dict:
+    "name -> (module, imported name or None) for the absolute imports among `stmts` (and inside their blocks)."
+    out, stack = {}, list(stmts)
+    while stack:
+        s = stack.pop()
+        t = type(s)
+        if t is ast.Import:
+            for a in s.names:
+                out[a.asname or a.name.split(".")[0]] = (a.name if a.asname else a.name.split(".")[0], None)
+        elif t is ast.ImportFrom:
+            if not s.level and s.module:
+                for a in s.names:
+                    out[a.asname or a.name] = (s.module, a.name)
+        elif t in (ast.If, ast.Try) or t in _TRY_NODES:
+            stack += s.body + s.orelse + getattr(s, "finalbody", []) + [b for h in getattr(s, "handlers", []) for b in h.body]
+    return out
+
+
+def _imported_members(target, attr, imported=None, depth: int = 0):
+    """Members of an imported class as pylint's astroid would read them from the installed module: `target` is
+    what an import bound ((module, name)); `attr` the class's name when the base is `target.attr`. None: not followed."""
+    mod, name = target
+    if attr is None:
+        return None if name is None else _members_in(mod, name, depth)
+    return _members_in(mod if name is None else f"{mod}.{name}", attr, depth)
+
+
+def _members_in(mod: str, cls: str, depth: int = 0):
+    "Members of class `cls` of module `mod` and its bases (None: not found, dynamic, or a base not followed)."
+    key = (mod, cls)
+    if key in _CLASS_MEMBERS:
+        return _CLASS_MEMBERS[key]
+    if depth > 24:
+        return None  # a deep chain: not followed (and not cached: at a lower depth it may be)
+    _CLASS_MEMBERS[key] = None  # a cycle: not followed
+    path = module_file(mod)
+    if path == "" and mod in sys.builtin_module_names:  # a class of a builtin module (`_io._IOBase`): its members are there
+        obj = getattr(importlib.import_module(mod), cls, None)  # builtin modules run no package code
+        out = frozenset(dir(obj)) - {"__getattribute__", "__init__"} if isinstance(obj, type) else None
+        _CLASS_MEMBERS[key] = out
+        return out
+    tree = _module_tree(path) if path else None
+    if tree is None:
+        return None
+    node = next((s for s in tree.body if type(s) is ast.ClassDef and s.name == cls), None)
+    if node is None:
+        imp = next((s for s in tree.body if type(s) is ast.ImportFrom and any((a.asname or a.name) == cls for a in s.names)), None)
+        if imp is None:
+            for s in tree.body:  # `from _collections_abc import *`
+                if type(s) is ast.ImportFrom and s.names[0].name == "*":
+                    out = _members_in(_absolute(s, path), cls, depth + 1)
+                    if out is not None:
+                        _CLASS_MEMBERS[key] = out
+                        return out
+            return None
+        src = next(a.name for a in imp.names if (a.asname or a.name) == cls)
+        out = _members_in(_absolute(imp, path), src, depth + 1)  # a re-export: `from .visitors import Transformer`
+    else:
+        out = _class_members(node, mod, path, tree, depth)
+    _CLASS_MEMBERS[key] = out
+    return out
+
+
+_CALLABLES: dict = {}  # (module, name) -> (def, skip first argument) of a function or class, None if not followed
+
+
+def _callable_in(mod: str, name: str, depth: int = 0):
+    "The def to check a call of `mod.name` against: a function's, or a class's constructor (None: not followed)."
+    key = (mod, name)
+    if key in _CALLABLES:
+        return _CALLABLES[key]
+    _CALLABLES[key] = None
+    path = module_file(mod)
+    tree = _module_tree(path) if path and depth < 8 else None
+    if tree is None:
+        return None
+    node = None
+    for s in tree.body:  # the last top-level binding of the name is the one that counts
+        if type(s) in _DEFS and s.name == name:
+            node = s
+        elif type(s) is ast.ImportFrom and any((a.asname or a.name) == name for a in s.names):
+            node = s
+        elif type(s) in (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.If, ast.Try) and name in {
+                n.id for n in _walk(s) if type(n) is ast.Name and type(n.ctx) is ast.Store}:
+            node = None  # bound another way: not followed
+    out = None
+    if type(node) is ast.ImportFrom:
+        src = next(a.name for a in node.names if (a.asname or a.name) == name)
+        out = _callable_in(_absolute(node, path), src, depth + 1)
+    elif type(node) is ast.FunctionDef and not node.decorator_list:
+        out = (node, False)
+    elif type(node) is ast.ClassDef:
+        out = _constructor(node, (mod, tree), depth)
+    _CALLABLES[key] = out
+    return out
+
+
+def _constructor(cls: ast.ClassDef, where, depth: int = 0):
+    "(`__init__` or `__new__`, True) of a class, from its body or its one base's (`where`: (module, tree) it is in)."
+    if len(cls.decorator_list) == 1 and not cls.keywords and not cls.bases:
+        return _dataclass_init(cls)
+    if cls.decorator_list or cls.keywords:
+        return None  # attrs, metaclasses, other decorators: a constructor we do not see
+    for meth in ("__init__", "__new__"):
+        f = next((s for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == meth), None)
+        if f is not None:
+            return None if f.decorator_list else (f, True)
+    if not cls.bases:
+        return _NO_ARGS
+    if len(cls.bases) > 1 or where is None or depth > 8:
+        return None
+    b = cls.bases[0]
+    mod, tree = where
+    if type(b) is ast.Name:
+        if any(type(s) is ast.ClassDef and s.name == b.id for s in tree.body):
+            return _callable_in(mod, b.id, depth + 1)
+        imp = _imports_of(tree.body).get(b.id)
+        return _callable_in(*imp, depth + 1) if imp and imp[1] else None
+    return None
+
+
+_NO_ARGS = (ast.parse("def __init__(self): pass").body[0], True)  # a class with no constructor anywhere: object's
+
+
+def _dataclass_init(cls: ast.ClassDef):
+    "The `__init__` `@dataclass` (without options) writes for a class with no bases, as a def to check calls against."
+    d = cls.decorator_list[0]
+    if not ((type(d) is ast.Name and d.id == "dataclass") or (type(d) is ast.Attribute and d.attr == "dataclass")):
+        return None
+    if any(type(s) in (ast.FunctionDef, ast.AsyncFunctionDef) and s.name in ("__init__", "__new__") for s in cls.body):
+        return None
+    args, defaults = [ast.arg("self")], []
+    for s in cls.body:
+        if type(s) is not ast.AnnAssign or type(s.target) is not ast.Name:
+            continue
+        ann = ast.unparse(s.annotation)
+        if "ClassVar" in ann:
+            continue  # not a field
+        if "InitVar" in ann or "KW_ONLY" in ann:
+            return None  # not modelled
+        v = s.value
+        if type(v) is ast.Call and ((type(v.func) is ast.Name and v.func.id == "field") or
+                                    (type(v.func) is ast.Attribute and v.func.attr == "field")):
+            kw = {k.arg: k.value for k in v.keywords}
+            if v.args or None in kw or ("init" in kw and not (type(kw["init"]) is ast.Constant and kw["init"].value is True)):
+                return None  # positional field() arguments, **options, init=False: not modelled
+            if "kw_only" in kw:
+                return None
+            has_default = "default" in kw or "default_factory" in kw
+        else:
+            has_default = v is not None
+        if defaults and not has_default:
+            return None  # not a valid dataclass anyway
+        args.append(ast.arg(s.target.id))
+        if has_default:
+            defaults.append(ast.Constant(None))
+    f = ast.FunctionDef("__init__", ast.arguments([], args, None, [], [], None, defaults), [ast.Pass()], [], None)
+    return (f, True)
+_FUNCTION_MEMBERS = frozenset(dir(lambda: None))  # what every function has (`f.__name__`)
+_TYPE_MEMBERS = frozenset(dir(type))  # what every class has (`C.mro`)
+
+
+def _method_of(node, name: str, parents):
+    "The undecorated method `name` of the class whose method holds `node` (None if there is none)."
+    p = parents.get(node)
+    while p is not None and type(p) not in (ast.FunctionDef, ast.AsyncFunctionDef):
+        p = parents.get(p)
+    cls = parents.get(p) if p is not None else None
+    if type(cls) is not ast.ClassDef:
+        return None
+    found = [s for s in cls.body if type(s) in (ast.FunctionDef, ast.AsyncFunctionDef) and s.name == name]
+    return found[0] if len(found) == 1 else None
+
+
+def _arity(call, f, skip_first: bool):
+    "pylint's argument-count errors of `call` against def `f` (`skip_first`: its `self`/`cls`)."
+    a = f.args
+    pos = (a.posonlyargs + a.args)[1 if skip_first else 0:]
+    ndef = len(a.defaults)
+    required = [p.arg for p in (a.posonlyargs + a.args)[:len(a.posonlyargs) + len(a.args) - ndef]][1 if skip_first else 0:]
+    required += [p.arg for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is None]
+    given = {p.arg for p in pos[:len(call.args)]} | {k.arg for k in call.keywords}
+    names = {p.arg for p in a.args[1 if skip_first and not a.posonlyargs else 0:]} | {p.arg for p in a.kwonlyargs}
+    out = []
+    if not a.vararg and len(call.args) > len(pos):
+        out.append(("E1121", "Too many positional arguments in call"))
+    if not a.kwarg and any(k.arg not in names for k in call.keywords):
+        out.append(("E1123", "Unexpected keyword argument in call"))
+    if any(r not in given for r in required):
+        out.append(("E1120", "No value for argument in call"))
+    return out
+
+
+def _class_members(node: ast.ClassDef, mod: str, path: str, tree, depth: int):
+    own = {n.id for s in node.body if not isinstance(s, _DEFS) for n in _walk(s) if type(n) is ast.Name and type(n.ctx) is ast.Store}
+    own |= {s.name for s in node.body if isinstance(s, _DEFS)}
+    own |= {n.attr for n in _walk(node) if type(n) is ast.Attribute and type(n.ctx) is not ast.Load}  # `self.x = ...` (any object: generous)
+    if own & {"__getattr__", "__getattribute__"}:
+        return None
+    imported = None
+    for b in node.bases:
+        b = b.value if type(b) is ast.Subscript else b
+        if type(b) is ast.Name and any(type(s) is ast.ClassDef and s.name == b.id for s in tree.body):
+            sub = _members_in(mod, b.id, depth + 1)
+        elif type(b) is ast.Name or (type(b) is ast.Attribute and type(b.value) is ast.Name):
+            imported = _imports_of(tree.body) if imported is None else imported
+            head = b.id if type(b) is ast.Name else b.value.id
+            if head in imported:
+                sub = _imported_members(imported[head], None if type(b) is ast.Name else b.attr, None, depth + 1)
+            elif type(b) is ast.Name and isinstance(getattr(builtins, b.id, None), type):
+                sub = _builtin_members(b.id)
+            else:
+                sub = None
+        else:
+            sub = None
+        if sub is None:
+            return None
+        own |= sub
+    return frozenset(own)
 
 
 class _Extra:
@@ -243,6 +632,8 @@ class _Extra:
     def __init__(self):
         self.errors: list[LintError] = []
         self.funcs: dict[str, ast.FunctionDef] = {}
+        self.imported: dict = {}  # name -> (module, name) of the program's absolute imports (read when needed)
+        self._owned: dict = {}
 
     def run(self, tree: ast.Module, seen: "_Checker", undefined_lines=()):
         "The checks, on the nodes pyflakes' own pass over `tree` collected (`seen`): no second walk of the tree."
@@ -267,13 +658,48 @@ class _Extra:
                 if n.value.id not in bound:
                     code = "E1136" if type(n.ctx) is ast.Load else "E1137"
                     self._err(n, code, f"Value {n.value.id!r} is unsubscriptable")
+        if classes:
+            self.imported = _imports_of(tree.body)
+            by_name = collections.Counter(c.name for c in classes)
+            named = {c.name: c for c in classes if by_name[c.name] == 1}
+            for c in classes:
+                self._missing_members(c, named)
+                self._super_init(c, named)
+            reads = [n for n in seen.x_name_attrs if n.value.id in named]
+            if reads:
+                self._class_attributes(tree, reads, named)
+        for node in seen.x_imports:
+            self._check_import(node, seen._parents)
+        if seen.x_star_uses:
+            self._star_uses(seen.x_imports, seen.x_star_uses)
+        if any(type(n) is ast.If for n in map(seen._parents.get, seen.x_imports)):
+            self._type_checking_only(tree, seen)
         for c in classes:
-            if all(isinstance(b, ast.Name) and b.id == "object" for b in c.bases) and not c.keywords and not c.decorator_list:
-                self._missing_members(c)
+            self._methods(c)
+        for node in seen.x_withs:  # `with (\n):` once the items' lines went: a literal is no context manager
+            for it in node.items:
+                if type(it.context_expr) in _LITERALS:
+                    self._err(it.context_expr, "E1129", "Context manager does not implement __enter__ and __exit__")
+        for node in seen.x_empty_calls:
+            # `f(\n)`: a call spread over lines with nothing left between its parentheses is what deleting its argument
+            # lines leaves; pylint reports E1120 when the callee (inferred, often from an installed package) needs one
+            self._err(node, "E1120", "No value for argument in call (its argument lines were deleted)")
         for node in calls:
             self._check_call(node)
+        if seen.x_attr_calls or calls:
+            if not classes:
+                self.imported = _imports_of(tree.body)
+            self._check_calls(calls + seen.x_attr_calls, {c.name: c for c in classes} if classes else {})
         for node in assigns:
-            self._check_assign(node)
+            self._check_assign(node, seen._parents)
+        if seen.x_name_attrs or seen.x_name_subs:
+            self._function_objects(tree, seen.x_name_attrs, seen.x_name_subs)
+        for node, mod in seen.x_mod_attrs:
+            self._module_member(node, mod)
+        if seen.x_globals:
+            self._unbound_globals(tree, seen.x_globals, seen._parents)
+        for node in seen.x_unary:  # `(\n + "a"\n + "b")` once the first part's line went
+            self._err(node, "E1130", "bad operand type for a unary operator")
         for node in seen.x_literal_calls:  # `"a" "b" (x)` once a line with `%` between the parts went
             self._err(node, "E1102", f"{type(node.func).__name__} literal is not callable")
         if seen.x_dels:
@@ -321,25 +747,317 @@ class _Extra:
             if len(node.args) < required or any(d is None for d in a.kw_defaults):
                 self._err(node, "E1120", "No value for argument in function call")
 
-    def _check_assign(self, node):
+    def _check_calls(self, calls, named: dict):
+        """E1120/E1121/E1123 for calls of the program's classes and of functions and classes imported from installed
+        modules (read statically, as pylint's astroid reads them) — what deleting argument lines leaves."""
+        for node in calls:
+            f = node.func
+            if any(type(a) is ast.Starred for a in node.args) or any(k.arg is None for k in node.keywords):
+                continue
+            callee = None
+            if type(f) is ast.Name:
+                if f.id in named and f.id not in self.funcs:
+                    callee = _constructor(named[f.id], None)
+                elif f.id in self.imported and f.id not in named and f.id not in self.funcs and self.imported[f.id][1]:
+                    callee = _callable_in(*self.imported[f.id])
+            elif type(f) is ast.Attribute and type(f.value) is ast.Name and f.value.id in self.imported:
+                mod, name = self.imported[f.value.id]
+                callee = _callable_in(mod if name is None else f"{mod}.{name}", f.attr)
+            if callee is not None:
+                for code, msg in _arity(node, *callee):
+                    self._err(node, code, msg)
+
+    def _check_assign(self, node, parents):
         v = node.value
-        if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and (f := self.funcs.get(v.func.id)) is not None:
-            if not f.decorator_list and not any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _walk(f)) \
-                    and not any(isinstance(n, ast.Return) and n.value is not None for n in _own_nodes(f)) \
-                    and not (len(f.body) == 1 and isinstance(f.body[0], ast.Raise)) and not _is_stub(f):
+        if not isinstance(v, ast.Call):
+            return
+        f = None
+        if isinstance(v.func, ast.Name):
+            f = self.funcs.get(v.func.id)
+        elif type(v.func) is ast.Attribute and type(v.func.value) is ast.Name and v.func.value.id == "self":
+            f = _method_of(node, v.func.attr, parents)  # `x = self.method()`: pylint infers the method too
+        if f is not None and (not f.decorator_list or (f is not self.funcs.get(getattr(v.func, "id", None)) and all(
+                type(d) is ast.Name and d.id in ("classmethod", "staticmethod") for d in f.decorator_list))) \
+                and not any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _walk(f)) \
+                and not any(isinstance(n, ast.Return) and n.value is not None for n in _own_nodes(f)) \
+                and not (len(f.body) == 1 and isinstance(f.body[0], ast.Raise)) and not _is_stub(f):
+            if any(type(t) in (ast.Tuple, ast.List) for t in node.targets):
+                self._err(node, "E0633", "Attempting to unpack a non-sequence")
+            else:
                 self._err(node, "E1111", f"Assigning result of a function call, but {f.name!r} returns None")
 
-    def _missing_members(self, cls: ast.ClassDef):
-        assigned, reads = set(n.id for n in _walk(cls) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)), []
-        assigned |= {s.name for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-        for n in _walk(cls):
-            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "self":
-                (assigned.add(n.attr) if isinstance(n.ctx, (ast.Store, ast.Del)) else reads.append(n))
-            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("setattr", "getattr"):
-                return  # dynamic attributes: pylint does not judge either
+    def _class_attributes(self, tree, reads, named: dict):
+        "E1101 for `Cls.attr` of a class of the program whose body, bases and class-level stores define no `attr`."
+        names = {n.value.id for n in reads}
+        for n in _walk(tree):  # the class name bound another way, or attributes set on it from outside
+            t = type(n)
+            if t is ast.Name and type(n.ctx) is not ast.Load and n.id in names or t is ast.arg and n.arg in names:
+                names.discard(n.id if t is ast.Name else n.arg)
+            elif t is ast.Attribute and type(n.ctx) is not ast.Load and type(n.value) is ast.Name and n.value.id in names:
+                names.discard(n.value.id)
         for n in reads:
-            if n.attr not in assigned and not (n.attr.startswith("__") and n.attr.endswith("__")):
+            cls = named[n.value.id]
+            if n.value.id not in names or cls.keywords or (n.attr.startswith("__") and n.attr.endswith("__")):
+                continue
+            own = self._own(cls)
+            members = self._members(cls, named)
+            if own is None or members is None:
+                continue
+            level = own[3]  # what the class body binds (not `self.x` of its methods)
+            inherited = members - own[0] if cls.bases else set()
+            if n.attr not in level and n.attr not in inherited and n.attr not in _TYPE_MEMBERS:
+                self._err(n, "E1101", f"Class {cls.name!r} has no {n.attr!r} member")
+
+    def _unbound_globals(self, tree, decls, parents):
+        "E0602 for a name a function declares `global` and reads while nothing in the program binds it (pyflakes counts the declaration)."
+        names = {n for g in decls for n in g.names}
+        for n in _walk(tree):
+            t = type(n)
+            if t is ast.Name and type(n.ctx) is not ast.Load or t is ast.arg:
+                names.discard(n.id if t is ast.Name else n.arg)
+            elif t in _DEFS or t is ast.ExceptHandler and n.name:
+                names.discard(n.name)
+            elif t in (ast.Import, ast.ImportFrom):
+                if any(a.name == "*" for a in n.names):
+                    return
+                names -= {(a.asname or a.name).split(".")[0] for a in n.names}
+        for g in decls:
+            f = parents.get(g)
+            while f is not None and type(f) not in (ast.FunctionDef, ast.AsyncFunctionDef):
+                f = parents.get(f)
+            for n in _walk(f) if f is not None else ():
+                if type(n) is ast.Name and type(n.ctx) is ast.Load and n.id in names and n.id in g.names:
+                    self._err(n, "E0602", f"Undefined variable {n.id!r}")
+
+    def _module_member(self, node, mod: str):
+        "E1101 for `mod.attr` where the installed module (read statically) binds no `attr` and has no such submodule."
+        f = module_file(mod)
+        names = _top_names(f) if f else None
+        a = node.attr
+        if names is not None and a not in names and not (a.startswith("__") and a.endswith("__")) \
+                and module_file(f"{mod}.{a}") is None:
+            self._err(node, "E1101", f"Module {mod!r} has no {a!r} member")
+
+    def _function_objects(self, tree, attrs, subs):
+        """E1101/E1136/E1137 for an attribute or item of a name that is only a plain function of the program (its
+        namesake binding, a dict or an object, was deleted): pylint infers the function."""
+        funcs = {s.name for s in tree.body if type(s) in (ast.FunctionDef, ast.AsyncFunctionDef) and not s.decorator_list}
+        used = {n.value.id for n in attrs + subs} & funcs
+        if not used:
+            return
+        for n in _walk(tree):  # any other binding of the name: not judged
+            t = type(n)
+            if t is ast.Name and type(n.ctx) is not ast.Load or t is ast.arg:
+                used.discard(n.id if t is ast.Name else n.arg)
+            elif t in _DEFS and n not in tree.body or t is ast.ClassDef:
+                used.discard(n.name)
+            elif t in (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal):
+                used -= {(a.asname or a.name).split(".")[0] for a in n.names} if t in (ast.Import, ast.ImportFrom) else set(n.names)
+            elif t is ast.Attribute and type(n.ctx) is not ast.Load and type(n.value) is ast.Name:
+                used.discard(n.value.id)  # `f.cache = {}`: attributes set on the function
+        used = {u for u in used if sum(type(s) in _DEFS and s.name == u for s in tree.body) == 1}  # one def only
+        for n in attrs:
+            if n.value.id in used and n.attr not in _FUNCTION_MEMBERS:
+                self._err(n, "E1101", f"Function {n.value.id!r} has no {n.attr!r} member")
+        for n in subs:
+            if n.value.id in used:
+                code = "E1136" if type(n.ctx) is ast.Load else "E1137"
+                self._err(n, code, f"Value {n.value.id!r} is unsubscriptable")
+
+    def _own_members(self, cls: ast.ClassDef):
+        """(members `cls`'s body defines, its `self.x` reads as (node, method), the methods assigning each `self.x`
+        with their first line, the names the class body binds), in one walk; None if it makes attributes dynamically."""
+        body_names, reads, stores = set(), [], {}
+        for s in cls.body:
+            method = s if type(s) in (ast.FunctionDef, ast.AsyncFunctionDef) else None
+            if isinstance(s, _DEFS):
+                body_names.add(s.name)
+            for n in _walk(s) if method is None else _walk_body(s):
+                t = type(n)
+                if t is ast.Name:
+                    if method is None and type(n.ctx) is ast.Store:
+                        body_names.add(n.id)  # class attributes, not the locals of its methods (`d2f = self.d2f`)
+                elif t is ast.Attribute and type(n.value) is ast.Name and n.value.id == "self":
+                    if type(n.ctx) is ast.Store:
+                        lines = stores.setdefault(n.attr, {})
+                        lines[method] = min(lines.get(method, n.lineno), n.lineno)
+                    else:
+                        reads.append((n, method))  # `del self.x` reads x
+                elif t is ast.Call and type(n.func) is ast.Name and n.func.id == "setattr" and n.args and \
+                        type(n.args[0]) is ast.Name and n.args[0].id == "self":
+                    return None  # attributes set by name
+        if body_names & {"__getattr__", "__getattribute__"}:
+            return None
+        return body_names | set(stores), reads, stores, body_names
+
+    def _members(self, cls: ast.ClassDef, named: dict, depth: int = 0):
+        """Members of `cls` and all its bases, when every base is a builtin class, a class of the program or one of
+        an installed module (pylint sees those too; any other base: None, not judged)."""
+        own = self._own(cls)  # class decorators are no excuse to pylint (`@v_args(inline=True)`)
+        if own is None or cls.keywords or depth > 16:
+            return None
+        assigned = set(own[0])
+        for b in cls.bases:
+            sub = self._base_members(b, cls, named, depth)
+            if sub is None:
+                return None
+            assigned |= sub
+        return assigned
+
+    def _own(self, cls: ast.ClassDef):
+        "`_own_members`, once per class and check."
+        if id(cls) not in self._owned:
+            self._owned[id(cls)] = self._own_members(cls)
+        return self._owned[id(cls)]
+
+    def _base_members(self, b, cls, named, depth: int = 0):
+        "Members of one base class of `cls` (with its own bases) where they can be read, else None."
+        b = b.value if type(b) is ast.Subscript else b  # `set[str]`
+        if type(b) is ast.Name:
+            if b.id in named and named[b.id] is not cls:
+                return self._members(named[b.id], named, depth + 1)
+            if b.id in self.imported:  # `from pkg import Base`: pylint reads the installed module
+                return _imported_members(self.imported[b.id], None)
+            if isinstance(getattr(builtins, b.id, None), type):
+                return _builtin_members(b.id)
+        elif type(b) is ast.Attribute and type(b.value) is ast.Name and b.value.id in self.imported:
+            return _imported_members(self.imported[b.value.id], b.attr)  # `lexer.Decoder`
+        return None
+
+    def _base_init(self, b, cls, named) -> bool:
+        "Does base `b` define an `__init__` of its own or through its bases (as far as they can be read)?"
+        if "__init__" in (self._base_members(b, cls, named) or ()):
+            return True
+        b = b.value if type(b) is ast.Subscript else b
+        found = None
+        if type(b) is ast.Name and b.id in self.imported and self.imported[b.id][1] and b.id not in named:
+            found = _callable_in(*self.imported[b.id])
+        elif type(b) is ast.Attribute and type(b.value) is ast.Name and b.value.id in self.imported:
+            mod, name = self.imported[b.value.id]
+            found = _callable_in(mod if name is None else f"{mod}.{name}", b.attr)
+        return found is not None and found[1] and found[0].name == "__init__" and found is not _NO_ARGS
+
+    def _missing_members(self, cls: ast.ClassDef, named: dict):
+        "E1101 for `self.x` reads that neither the class nor its (visible) bases define."
+        members = self._members(cls, named)
+        if members is None:
+            return
+        for n, _ in self._own(cls)[1]:
+            if n.attr not in members and not (n.attr.startswith("__") and n.attr.endswith("__")):
                 self._err(n, "E1101", f"Instance has no {n.attr!r} member")
+        self._before_definition(cls, members)
+
+    def _before_definition(self, cls: ast.ClassDef, members):
+        "E0203: `self.x` read in a method above the line where that method, and nothing else, first assigns it."
+        _, reads, stores, body_names = self._own(cls)
+        for n, f in reads:
+            w = stores.get(n.attr)
+            if f is not None and w and len(w) == 1 and f in w and n.lineno < w[f] and n.attr not in body_names and \
+                    (not cls.bases or n.attr not in members - set(stores)):
+                self._err(n, "E0203", f"Access to member {n.attr!r} before its definition line {w[f]}")
+
+    def _super_init(self, cls: ast.ClassDef, named: dict):
+        "W0231: an `__init__` that calls no `__init__` while a base class of the program defines one."
+        init = next((s for s in cls.body if type(s) is ast.FunctionDef and s.name == "__init__"), None)
+        if init is None or not any(self._base_init(b, cls, named) for b in cls.bases):
+            return
+        if not any(type(n) is ast.Attribute and n.attr == "__init__" for n in _walk(init)):
+            self._err(init, "W0231", "__init__ method from a base class is not called")
+
+    def _star_uses(self, imports, uses):
+        "E0602 for a name pyflakes excuses after `from m import *` when no star-imported module (read statically) has it."
+        names = set()
+        for node in imports:
+            if type(node) is ast.ImportFrom and node.names[0].name == "*":
+                f = module_file(node.module) if not node.level and node.module else None
+                exported = _exported(f) if f else None
+                if exported is None:
+                    return  # a module we cannot read: anything may come from it
+                names |= exported
+        for node, name in uses:
+            if name not in names:
+                self._err(node, "E0602", f"Undefined variable {name!r}")
+
+    def _type_checking_only(self, tree, seen):
+        "E0601 for names imported only under `if TYPE_CHECKING:` and read at run time (no postponed annotations)."
+        if any(type(s) is ast.ImportFrom and s.module == "__future__" and any(a.name == "annotations" for a in s.names)
+               for s in tree.body):
+            return
+        guarded, guards = set(), []
+        for node in seen.x_imports:
+            p = seen._parents.get(node)
+            if type(p) is ast.If and node in p.body and ((type(p.test) is ast.Name and p.test.id == "TYPE_CHECKING") or
+                                                         (type(p.test) is ast.Attribute and p.test.attr == "TYPE_CHECKING")):
+                guarded |= {(a.asname or a.name).split(".")[0] for a in node.names}
+                guards.append(p)
+        if not guarded:
+            return
+        inside = {id(n) for g in guards for n in _walk(g)}
+        for n in _walk(tree):
+            if id(n) in inside:
+                continue
+            t = type(n)
+            if t is ast.Name and type(n.ctx) is not ast.Load or t in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+                guarded.discard(getattr(n, "id", None) or n.name)  # bound at run time too
+            elif t in (ast.Import, ast.ImportFrom):
+                guarded -= {(a.asname or a.name).split(".")[0] for a in n.names}
+        for n in _walk(tree):
+            if type(n) is ast.Name and type(n.ctx) is ast.Load and n.id in guarded and id(n) not in inside:
+                self._err(n, "E0601", f"Using variable {n.id!r} before assignment")
+
+    def _methods(self, cls: ast.ClassDef):
+        """Methods whose first argument or return value pylint rejects once a deletion took a decorator or a return:
+        E0211/E0213 (no argument / not `self`), E0301-E0313 (a special method that returns nothing)."""
+        meta = any((type(b) is ast.Name and (b.id == "type" or b.id.endswith("Meta"))) or
+                   (type(b) is ast.Attribute and b.attr.endswith("Meta")) for b in cls.bases)
+        for f in cls.body:
+            if type(f) not in (ast.FunctionDef, ast.AsyncFunctionDef):
+                continue
+            static = any((type(d) is ast.Name and d.id == "staticmethod") or (type(d) is ast.Attribute and d.attr == "staticmethod")
+                         for d in f.decorator_list)
+            if f.name not in _IMPLICIT_CLASSMETHODS and not meta and not static:
+                pos = f.args.posonlyargs + f.args.args
+                if not pos and not f.args.vararg:
+                    self._err(f, "E0211", "Method has no argument")  # decorated too (`@overload` with its lines cut)
+                elif pos and pos[0].arg != "self" and not f.decorator_list:
+                    self._err(f, "E0213", 'Method should have "self" as first argument')
+            if f.decorator_list:
+                continue
+            if f.name in _SPECIAL_PARAMS and not static:
+                a = f.args
+                params = (a.posonlyargs + a.args)[1:]
+                mandatory = len(params) - min(len(a.defaults), len(params))  # defaults fill the last parameters
+                want = _SPECIAL_PARAMS[f.name]
+                if mandatory > want or (len(params) < want and not a.vararg):
+                    self._err(f, "E0302", f"The special method {f.name!r} expects {want} param(s)")
+            code = _SPECIAL_RETURNS.get(f.name)
+            if code and type(f) is ast.FunctionDef and not any(type(s) is ast.Raise for s in f.body) and not any(
+                    (type(n) is ast.Return and n.value is not None and not (type(n.value) is ast.Constant and n.value.value is None))
+                    or type(n) in (ast.Yield, ast.YieldFrom) for n in _own_nodes(f)):
+                self._err(f, code, f"{f.name} returns nothing")
+
+    def _check_import(self, node, parents):
+        "E0402 (relative import: a state is linted as a lone file), E0401 (module not found), E0611 (name not in it)."
+        if type(node) is ast.ImportFrom:
+            if node.level:
+                self._err(node, "E0402", "Attempted relative import beyond top-level package")
+                return
+            if node.module == "__future__":
+                return
+            mods = [node.module]
+        else:
+            mods = [a.name for a in node.names]
+        for m in mods:
+            f = module_file(m)
+            if f is None:
+                if not _guarded(node, parents):
+                    self._err(node, "E0401", f"Unable to import {m!r}")
+                continue
+            names = _top_names(f) if f and type(node) is ast.ImportFrom else None
+            if names is not None:
+                for a in node.names:
+                    if a.name != "*" and a.name not in names and module_file(f"{m}.{a.name}") is None:
+                        self._err(node, "E0611", f"No name {a.name!r} in module {m!r}")
 
     def _possibly_unassigned(self, f):
         "E0606/E0601 for plain local names assigned only inside blocks that do not contain the use."
@@ -418,6 +1136,12 @@ def _beyond(dpath, upath):
     return dpath[k:]
 
 
+def _walk_body(f):
+    "Nodes of a def's body, decorators and defaults (nested defs included): what runs with or for it."
+    for part in f.body + f.decorator_list + f.args.defaults + [d for d in f.args.kw_defaults if d is not None]:
+        yield from _walk(part)
+
+
 def _own_nodes(f):
     "Nodes of `f`'s body, not descending into nested functions, lambdas or classes."
     stack = list(f.body)
@@ -430,9 +1154,11 @@ def _own_nodes(f):
 
 
 def _is_stub(f) -> bool:
-    "Abstract-looking bodies (`pass`, `...`, docstring) that pylint does not flag when called."
-    body = [s for s in f.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
-    return not body or all(isinstance(s, ast.Pass) for s in body)
+    "Abstract-looking bodies (`pass`, `...`, after a docstring) that pylint does not flag when called; a docstring alone is not one."
+    body = f.body[1:] if f.body and type(f.body[0]) is ast.Expr and type(f.body[0].value) is ast.Constant and \
+        type(f.body[0].value.value) is str else f.body
+    return bool(body) and all(isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+                              for s in body)
 
 
 def _before(d, node, early) -> bool:
@@ -587,7 +1313,9 @@ class _Checker(pyflakes.checker.Checker):
     def __init__(self, tree, *args, typing: bool = True, **kw):
         # what `_Extra` needs, gathered while pyflakes walks the tree anyway
         self.x_calls, self.x_assigns, self.x_classes, self.x_subs, self.x_raises, self.x_defs = [], [], [], [], [], {}
-        self.x_literal_calls, self.x_dels = [], []
+        self.x_literal_calls, self.x_dels, self.x_imports, self.x_withs, self.x_empty_calls = [], [], [], [], []
+        self.x_star_uses, self.x_attr_calls, self.x_name_attrs, self.x_name_subs, self.x_unary = [], [], [], [], []
+        self.x_import_names, self.x_mod_attrs, self.x_globals = set(), [], []
         self._typing = typing  # False: no name can be bound to typing/typing_extensions (the text never says "typing")
         super().__init__(tree, *args, **kw)
 
@@ -603,6 +1331,8 @@ class _Checker(pyflakes.checker.Checker):
         # the unused-name warnings and their kind are never read, nor undefined builtins (see the class): not even made
         if messageClass in _PYFLAKES_ERRORS and not (messageClass is pm.UndefinedName and args[1] in _BUILTIN_NAMES):
             super().report(messageClass, *args, **kwargs)
+        elif messageClass is pm.ImportStarUsage and args[1] not in _BUILTIN_NAMES:
+            self.x_star_uses.append((args[0], args[1]))  # undefined unless a star import brings it (`_Extra._star_uses`)
 
     def handleNode(self, node, parent):
         if node is None:
@@ -656,8 +1386,12 @@ class _Checker(pyflakes.checker.Checker):
             self.handleNode(node, tree)
 
     def CALL(self, node):
+        if not node.args and not node.keywords and node.end_lineno > node.lineno:
+            self.x_empty_calls.append(node)
         if type(node.func) is ast.Name:
             self.x_calls.append(node)
+        elif type(node.func) is ast.Attribute and type(node.func.value) is ast.Name:
+            self.x_attr_calls.append(node)
         elif type(node.func) in _LITERALS:
             self.x_literal_calls.append(node)
         if self._typing:
@@ -675,10 +1409,35 @@ class _Checker(pyflakes.checker.Checker):
         self.x_classes.append(node)
         super().CLASSDEF(node)
 
+    def UNARYOP(self, node):
+        o = node.operand
+        if type(node.op) is not ast.Not and (type(o) in (ast.JoinedStr, ast.List, ast.Dict, ast.Set, ast.Tuple) or
+                                             (type(o) is ast.Constant and type(o.value) in (str, bytes))):
+            self.x_unary.append(node)
+        self.handleChildren(node)
+
+    def ATTRIBUTE(self, node):
+        v = node.value
+        if type(v) is ast.Name and type(node.ctx) is ast.Load:
+            self.x_name_attrs.append(node)
+            if v.id in self.x_import_names:  # `mod.attr`: the module the name is bound to here, if an import binds it
+                for scope in reversed(self.scopeStack):
+                    b = scope.get(v.id)
+                    if b is not None:
+                        t = type(b)
+                        if t is pyflakes.checker.Importation or t is pyflakes.checker.ImportationFrom:
+                            self.x_mod_attrs.append((node, b.fullName))
+                        elif t is pyflakes.checker.SubmoduleImportation:
+                            self.x_mod_attrs.append((node, v.id))
+                        break
+        self.handleChildren(node)
+
     def SUBSCRIPT(self, node):
         v = node.value
-        if type(v) is ast.Name and v.id in _UNSUBSCRIPTABLE:
-            self.x_subs.append(node)
+        if type(v) is ast.Name:
+            self.x_name_subs.append(node)
+            if v.id in _UNSUBSCRIPTABLE:
+                self.x_subs.append(node)
         if self._typing or (type(v) is ast.Name and v.id in ("Literal", "Annotated")) or \
                 (type(v) is ast.Attribute and v.attr in ("Literal", "Annotated")):
             return super().SUBSCRIPT(node)
@@ -699,9 +1458,29 @@ class _Checker(pyflakes.checker.Checker):
 
     ASYNCFUNCTIONDEF = FUNCTIONDEF
 
+    def GLOBAL(self, node):
+        self.x_globals.append(node)
+        super().GLOBAL(node)
+
+    def IMPORT(self, node):
+        self.x_imports.append(node)
+        self.x_import_names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        super().IMPORT(node)
+
+    def IMPORTFROM(self, node):
+        self.x_imports.append(node)
+        self.x_import_names.update(a.asname or a.name for a in node.names)
+        super().IMPORTFROM(node)
+
+    def WITH(self, node):
+        self.x_withs.append(node)
+        self.handleChildren(node)
+
+    ASYNCWITH = WITH
+
 
 for _k, _v in vars(pyflakes.checker.Checker).items():  # handlers that are pyflakes' handleChildren: use the lean one
-    if _v is pyflakes.checker.Checker.handleChildren:
+    if _v is pyflakes.checker.Checker.handleChildren and _k not in vars(_Checker):
         setattr(_Checker, _k, _Checker.handleChildren)
 
 _HANDLERS = {}  # node class -> _Checker's handler function (pyflakes caches bound methods per checker, per check)

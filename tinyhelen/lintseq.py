@@ -17,13 +17,13 @@ from bisect import bisect
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from .linters import _KIDS, FastLinter, _kids_of, _walk, get_linter, statement_depths
+from .linters import _KIDS, _SPECIAL_RETURNS, FastLinter, _kids_of, _walk, get_linter, statement_depths
 
 # %% auto 0
 __all__ = ['DIFF_SEP', 'FLOW', 'normalize', 'split_lines', 'render', 'indents', 'candidates', 'children', 'reindent',
            'StateLinter', 'prepare', 'Units', 'StructStateLinter', 'ProgramRejected', 'backward_states',
            'random_states', 'unified', 'insertion_diff', 'forward_diffs', 'DiffError', 'split_edits', 'apply_diff',
-           'resolve', 'LintSeqResult', 'lintseq', 'randseq', 'is_insertion', 'check_sequence']
+           'resolve', 'LintSeqResult', 'admit', 'lintseq', 'randseq', 'is_insertion', 'check_sequence']
 
 # %% ../nbs/03b_lintseq.ipynb
 DIFF_SEP = "<|diff|>"
@@ -312,6 +312,8 @@ class Units:
                 if type(x.ctx) is ast.Load:
                     if type(x.value) is ast.Name and x.value.id == "self":
                         aloads.add(x.attr)
+                    elif x.attr == "__init__":
+                        risky = True  # a base's `__init__` call: without it, W0231 (the full check decides)
                 else:
                     abinds.add(x.attr)
             elif t is ast.AugAssign and type(x.target) is ast.Name:
@@ -338,8 +340,12 @@ class Units:
                 self.strreads.update(words)
             elif t is ast.Assign and type(x.value) is ast.Call and type(x.value.func) is ast.Name:
                 self.callers.setdefault(x.value.func.id, []).append(u)
+            elif t is ast.Assign and type(x.value) is ast.Call and type(x.value.func) is ast.Attribute and \
+                    type(x.value.func.value) is ast.Name and x.value.func.value.id == "self":
+                self.callers.setdefault(x.value.func.attr, []).append(u)  # `x = self.method()`: E1111 if it stops returning
             elif in_func and ((t is ast.Return and x.value is not None) or t is ast.Yield or t is ast.YieldFrom):
                 returns = True
+                risky = risky or self._funcs[-1] in _SPECIAL_RETURNS  # `__repr__` without its return: E0306 (lint it)
         for n in reads:
             self.loaders.setdefault(n, []).append((u, chain))
         for n, _ in binds:
@@ -684,6 +690,8 @@ class Units:
                 return None
             flow = flow or self.exitrisk[u]
             for name, scope in self.binds[u]:
+                if name in self.declared:
+                    return None  # a name some function declares global: its reads may be left unbound (E0602)
                 first_read = min((self.start[v] for v, chain in self.loaders.get(name, ()) if v in us and scope in chain), default=None)
                 if first_read is not None and not self._dominated(name, scope, first_read, us) and not self._rebound(name, scope, us):
                     lines = self._unbound(name, us, keep)
@@ -850,7 +858,8 @@ def forward_diffs(lines: list[str], states: list[list[int]]) -> list[str]:
     The diffs are written from the line indices rather than by `difflib`, whose matcher can pair a
     repeated line (a blank line, a docstring quote) with the wrong copy and emit a deletion; the text is the same
     as `unified()` gives whenever that one is insertion-only."""
-    states = [s for s in states]
+    # a state of blank lines only is the empty program (the paper diffs stripped states): the first edit adds code
+    states = [s if any(lines[i].strip() for i in s) else [] for s in states]
     if states[-1]:
         states.append([])
     states.reverse()
@@ -936,29 +945,42 @@ class LintSeqResult:
     states: list[list[list[int]]] = field(repr=False, default_factory=list)
     lint_calls: int = 0
     judged: int = 0  # states judged without a lint check (fast mode's shortcut)
+    preexisting: int = 0  # lines of the program with lint errors (checked programs kept with `sweep_errors`)
+    first_deletion: list[int] = field(default_factory=list)  # lines each sequence's first deletion removed
+
+
+def admit(program: str, bad, sweep_errors: bool) -> int:
+    """Whether a checked program is sampled: `bad` are its error lines. An unparsable one never is; one with lint
+    errors is refused unless `sweep_errors` (the paper's sampler: its error lines go in the first deletion).
+    Returns how many lines had errors."""
+    if bad:
+        if _unparsable(program):
+            raise ProgramRejected("unparsable", f"line(s) {sorted(b + 1 for b in bad)[:5]}")
+        if not sweep_errors:
+            raise ProgramRejected("lint-errors", f"line(s) {sorted(b + 1 for b in bad)[:5]}")
+    return len(bad)
 
 
 def lintseq(program: str, n: int = 5, seed: int = 1, linter=None, check_clean: bool = False,
-            max_steps: int = 512, keep_states: bool = False) -> LintSeqResult:
-    "`n` LintSeq edit sequences of `program` (linter: a back-end or its name; default the fast one)."
+            max_steps: int = 512, keep_states: bool = False, sweep_errors: bool = False) -> LintSeqResult:
+    """`n` LintSeq edit sequences of `program` (linter: a back-end or its name; default the fast one).
+    `check_clean`: lint the program first and refuse it if unparsable, or if it has lint errors unless
+    `sweep_errors`; unchecked, pre-existing errors are swept into the first deletion unseen."""
     linter = get_linter(linter) if isinstance(linter, str) else (linter or _default_linter())
     program = normalize(program)
     lines = split_lines(program)
     if not lines:
         raise ProgramRejected("empty")
     sl = prepare(linter, lines)
-    if check_clean:
-        bad = sl.errors(list(range(len(lines))))
-        if bad:
-            reason = "unparsable" if _unparsable(program) else "lint-errors"
-            raise ProgramRejected(reason, f"line(s) {sorted(b + 1 for b in bad)[:5]}")
-    seqs, all_states, ind, cand = [], [], indents(lines), candidates(lines)
+    pre = admit(program, sl.errors(list(range(len(lines)))), sweep_errors) if check_clean else 0
+    seqs, all_states, ind, cand, first = [], [], indents(lines), candidates(lines), []
     for j in range(n):
-        states = backward_states(lines, sl, _rng(seed, program, j, "lintseq"), max_steps, check_clean, ind, cand)
+        states = backward_states(lines, sl, _rng(seed, program, j, "lintseq"), max_steps, check_clean and not pre, ind, cand)
         seqs.append(forward_diffs(lines, states))
+        first.append(len(states[0]) - len(states[1]) if len(states) > 1 else 0)
         if keep_states:
             all_states.append(states)
-    return LintSeqResult(program, seqs, all_states, sl.calls, getattr(sl, "judged", 0))
+    return LintSeqResult(program, seqs, all_states, sl.calls, getattr(sl, "judged", 0), pre, first)
 
 
 def randseq(program: str, n: int = 5, seed: int = 1, keep_states: bool = False) -> LintSeqResult:

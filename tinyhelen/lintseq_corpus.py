@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -19,12 +20,12 @@ from tqdm import tqdm
 from .code_data import load_code_corpus, load_humaneval, load_mbpp
 from .core import DataError, atomic_write
 from .linters import get_linter
-from .lintseq import DIFF_SEP, ProgramRejected, lintseq, normalize, randseq, reindent
+from .lintseq import DIFF_SEP, ProgramRejected, admit, lintseq, normalize, randseq, reindent
 
 # %% auto 0
-__all__ = ['BUILTIN_SOURCES', 'EXECUTORS', 'code_source', 'format_edits', 'format_plain', 'sft_dataset', 'CodeSourceReader',
-           'time_limit', 'LintSeqStep', 'ShardWriter', 'corpus_executor', 'run_corpus', 'corpus_summary',
-           'load_corpus_output', 'show', 'resolve_file', 'add_cli']
+__all__ = ['BUILTIN_SOURCES', 'EXECUTORS', 'code_source', 'format_edits', 'format_plain', 'sample_program', 'sft_dataset',
+           'CodeSourceReader', 'time_limit', 'LintSeqStep', 'ShardWriter', 'corpus_executor', 'run_corpus',
+           'corpus_summary', 'load_corpus_output', 'read_text', 'show', 'resolve_file', 'add_cli']
 
 # %% ../nbs/03c_lintseq_corpus.ipynb
 BUILTIN_SOURCES = ("stdlib", "mbpp-train", "humaneval")
@@ -51,8 +52,13 @@ def code_source(source, code_field: str = "code", instruction_field: str | None 
         if not path.is_file():
             raise DataError(path, "no such file and not a built-in source", f"give a JSONL file or one of {BUILTIN_SOURCES}")
         rows = []
-        with open(path, encoding="utf-8") as f:
-            for i, line in enumerate(f, 1):
+        with open(path, "rb") as f:
+            for i, raw in enumerate(f, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise DataError(path, f"not UTF-8 text (byte {raw[e.start]:#04x} at column {e.start + 1})",
+                                    "convert the file to UTF-8", line=i) from None
                 if not line.strip():
                     continue
                 try:
@@ -65,9 +71,14 @@ def code_source(source, code_field: str = "code", instruction_field: str | None 
         ds, name = Dataset.from_list(rows) if rows else Dataset.from_dict({code_field: []}), path.stem
     if code_field not in ds.column_names:
         raise DataError(name, f"no column {code_field!r} (columns: {ds.column_names})", "name the code field with --code-field")
+    if instruction_field and len(ds) and instruction_field not in ds.column_names:
+        raise DataError(name, f"no field {instruction_field!r} in any row (columns: {ds.column_names})",
+                        "name it with --instruction-field, or give --instruction-field '' for programs without instructions",
+                        field=instruction_field)
     ids = [str(x) for x in ds[id_field]] if id_field else [f"{name}/{i}" for i in range(len(ds))]
-    instr = ds[instruction_field] if instruction_field and instruction_field in ds.column_names else [""] * len(ds)
-    return Dataset.from_dict({"id": ids, "instruction": instr, "program": ds[code_field]})
+    instr = [x or "" for x in ds[instruction_field]] if instruction_field else [""] * len(ds)
+    # re-indented as the built-in sources are: tab- or 2-space-indented code is bad-indentation (W0311) to pylint
+    return Dataset.from_dict({"id": ids, "instruction": instr, "program": [reindent(p) for p in ds[code_field]]})
 
 # %% ../nbs/03c_lintseq_corpus.ipynb
 def format_edits(instruction: str, edits: list[str], eos: str = "") -> tuple[str, str]:
@@ -83,8 +94,22 @@ def format_plain(instruction: str, program: str, eos: str = "") -> tuple[str, st
     return instruction + sep, program + eos
 
 
+def sample_program(program: str, n: int, seed: int, lint, method: str = "lintseq", reject_lint_errors: bool = False):
+    """The sequences of one program for the corpus: LintSeq or RandSeq over the same programs. The program is linted
+    first: an unparsable one is refused; one with lint errors is kept (the paper's sampler sweeps its error lines
+    into the first deletion) unless `reject_lint_errors`."""
+    if method == "randseq":
+        program = normalize(program)
+        pre = admit(program, {e.line for e in lint.check(program)} if program else set(), not reject_lint_errors)
+        res = randseq(program, n, seed)
+        res.preexisting = pre
+        return res
+    return lintseq(program, n, seed, lint, check_clean=True, sweep_errors=not reject_lint_errors)
+
+
 def sft_dataset(source="stdlib", fmt: str = "edits", n: int = 5, seed: int = 1, linter="fast", method: str = "lintseq",
-                eos: str = "", code_field: str = "code", instruction_field: str | None = "instruction") -> Dataset:
+                eos: str = "", code_field: str = "code", instruction_field: str | None = "instruction",
+                reject_lint_errors: bool = False) -> Dataset:
     "SFT examples from a source: `fmt='edits'` (n LintSeq or RandSeq sequences per program) or `'plain'`."
     src = source if isinstance(source, Dataset) and {"id", "program"} <= set(source.column_names) else \
         code_source(source, code_field, instruction_field)
@@ -96,7 +121,7 @@ def sft_dataset(source="stdlib", fmt: str = "edits", n: int = 5, seed: int = 1, 
             rows.append({"id": r["id"], "sequence": 0, "prompt": p, "completion": c, "text": p + c})
             continue
         try:
-            res = randseq(r["program"], n, seed) if method == "randseq" else lintseq(r["program"], n, seed, lint, check_clean=True)
+            res = sample_program(r["program"], n, seed, lint, method, reject_lint_errors)
         except ProgramRejected:
             continue
         for j, seq in enumerate(res.sequences):
@@ -149,19 +174,18 @@ class LintSeqStep(PipelineStep):
     "Sample edit sequences for each program; failures become records with a reason."
     name, type = "LintSeq", "Formatter"
 
-    def __init__(self, n: int = 5, seed: int = 1, linter: str = "fast", method: str = "lintseq", timeout: float | None = 30.0):
+    def __init__(self, n: int = 5, seed: int = 1, linter: str = "fast", method: str = "lintseq", timeout: float | None = 30.0,
+                 reject_lint_errors: bool = False):
         super().__init__()
         self.n, self.seed, self.linter, self.method, self.timeout = n, seed, linter, method, timeout
+        self.reject_lint_errors = reject_lint_errors
 
     def run(self, data, rank: int = 0, world_size: int = 1):
-        lint = get_linter(self.linter) if self.method == "lintseq" else None
+        lint = get_linter(self.linter)  # RandSeq too: both methods sample the same programs
         for doc in tqdm(data, desc=f"{self.method} task {rank}", unit="program", disable=None):  # silent without a TTY
             try:
                 with time_limit(self.timeout):
-                    if self.method == "randseq":
-                        res = randseq(doc.text, self.n, self.seed)
-                    else:
-                        res = lintseq(doc.text, self.n, self.seed, lint, check_clean=True)
+                    res = sample_program(doc.text, self.n, self.seed, lint, self.method, self.reject_lint_errors)
             except ProgramRejected as e:
                 reason, detail = e.reason, e.detail
             except _Timeout:
@@ -171,7 +195,8 @@ class LintSeqStep(PipelineStep):
             else:
                 self.stat_update("ok")
                 self.stat_update("sequences", value=len(res.sequences))
-                doc.metadata.update(program=res.program, sequences=res.sequences, lint_calls=res.lint_calls)
+                doc.metadata.update(program=res.program, sequences=res.sequences, lint_calls=res.lint_calls,
+                                    preexisting=res.preexisting, first_deletion=res.first_deletion)
                 yield doc
                 continue
             self.stat_update(f"failed_{reason}")
@@ -199,7 +224,8 @@ class ShardWriter(PipelineStep):
                     ff.write(json.dumps({"id": doc.id, "reason": m["failure"], "detail": m["detail"]}) + "\n")
                 else:
                     ff_row = {"id": doc.id, "instruction": m["instruction"], "program": m["program"], "method": self.method,
-                              "seed": self.seed, "sequences": m["sequences"], "lint_calls": m["lint_calls"]}
+                              "seed": self.seed, "sequences": m["sequences"], "lint_calls": m["lint_calls"],
+                              "preexisting_errors": m["preexisting"], "first_deletion": m["first_deletion"]}
                     fe.write(json.dumps(ff_row, ensure_ascii=False) + "\n")
             yield from ()
 
@@ -232,42 +258,93 @@ def corpus_executor(pipeline: list, executor: str = "local", tasks: int = 8, wor
 def run_corpus(source: str = "stdlib", out: str = "runs/lintseq/stdlib", n: int = 5, seed: int = 1, linter: str = "fast",
                method: str = "lintseq", tasks: int = 8, workers: int = 1, timeout: float = 30.0, code_field: str = "code",
                instruction_field: str = "instruction", id_field: str | None = None, limit: int | None = None,
-               executor: str = "local", partition: str = "cpu", time: str = "12:00:00") -> dict:
-    "Generate edit sequences for a code source with a resumable datatrove pipeline; prints and returns the counts."
+               executor: str = "local", partition: str = "cpu", time: str = "12:00:00", reject_lint_errors: bool = False,
+               verbose: bool = False) -> dict:
+    """Generate edit sequences for a code source with a resumable datatrove pipeline; prints a one-line summary and
+    returns the counts. Programs with lint errors are kept (their error lines go in the first deletion, as in the
+    paper's sampler) unless `reject_lint_errors`; datatrove's logs go to `<out>/logs` (and the terminal with `verbose`)."""
     if method not in ("lintseq", "randseq"):
         raise ValueError(f"unknown method {method!r}: use 'lintseq' or 'randseq'")
     code_source(source, code_field, instruction_field, id_field)  # fail early, in the caller, on bad input
     outp = Path(out)
     cfg = dict(source=str(source), n=n, seed=seed, linter=linter, method=method, tasks=tasks, code_field=code_field,
-               instruction_field=instruction_field, id_field=id_field, limit=limit)
+               instruction_field=instruction_field, id_field=id_field, limit=limit, reject_lint_errors=reject_lint_errors)
     cfg_path = outp / "config.json"
-    if cfg_path.exists() and json.loads(cfg_path.read_text()) != cfg:
-        raise ValueError(f"{out} holds a run with another configuration ({cfg_path}); use a new --out or delete it")
+    if cfg_path.exists():
+        old = json.loads(cfg_path.read_text())
+        if old != cfg:
+            diff = ", ".join(f"{k} {old.get(k)!r} there, {cfg.get(k)!r} now" for k in sorted(set(old) | set(cfg)) if old.get(k) != cfg.get(k))
+            raise DataError(cfg_path, f"the folder holds a run with another configuration ({diff})",
+                            "give a new --out, or delete the folder to start over")
     with atomic_write(cfg_path) as f:
         json.dump(cfg, f, indent=1)
     pipeline = [CodeSourceReader(str(source), code_field, instruction_field, id_field, limit),
-                LintSeqStep(n, seed, linter, method, timeout), ShardWriter(str(outp), method, seed)]
-    corpus_executor(pipeline, executor, tasks, workers, str(outp / "logs"), partition, time).run()
+                LintSeqStep(n, seed, linter, method, timeout, reject_lint_errors), ShardWriter(str(outp), method, seed)]
+    with _library_logs(verbose):
+        corpus_executor(pipeline, executor, tasks, workers, str(outp / "logs"), partition, time).run()
     if executor == "slurm":  # sbatch returns at once: the shards fill in as the array runs
         print(f"submitted {tasks} tasks to Slurm; rerun the same command (it skips finished tasks) or read {outp / 'edits'} later")
-    return corpus_summary(out)
+    s = corpus_summary(out)
+    fails = ", ".join(f"{v} {k}" for k, v in sorted(s["failures"].items())) or "none"
+    print(f"{method}: {s['programs']} programs, {s['sequences']} sequences in {outp / 'edits'} ({s['tasks_done']}/{tasks} tasks); "
+          f"kept with lint errors {s['kept_with_errors']} (first deletion {s['first_deletion_lines']:.1f} lines on average); "
+          f"refused: {fails}")
+    return s
+
+
+@contextlib.contextmanager
+def _library_logs(verbose: bool):
+    """datatrove's per-task logs: to the task log files only, unless `verbose` (then also the terminal, as datatrove
+    does). Warnings and errors still reach the terminal."""
+    if verbose:
+        yield
+        return
+    import datatrove.executor.base as dt_base
+    import datatrove.utils.logging as dt_logging
+    from loguru import logger
+
+    def task_logger(logging_dir, rank, local_rank=0, node_rank=-1):
+        logger.remove()
+        logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
+        logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
+        logger.add(logfile, level="DEBUG")
+        return logfile
+
+    def default_logger():
+        logger.remove()
+        logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
+
+    saved = dt_base.add_task_logger, dt_logging.setup_default_logger
+    dt_base.add_task_logger, dt_logging.setup_default_logger = task_logger, default_logger
+    default_logger()
+    try:
+        yield
+    finally:
+        dt_base.add_task_logger, dt_logging.setup_default_logger = saved
+        saved[1]()
 
 
 def corpus_summary(out: str) -> dict:
     "Counts over the shards of a (possibly unfinished) run: programs, sequences, failures by reason."
     outp = Path(out)
-    ok = seqs = 0
+    ok = seqs = kept = 0
+    first: list[int] = []
     reasons: dict[str, int] = {}
     for p in sorted((outp / "edits").glob("*.jsonl")):
         for line in p.open(encoding="utf-8"):
+            r = json.loads(line)
             ok += 1
-            seqs += len(json.loads(line)["sequences"])
+            seqs += len(r["sequences"])
+            if r.get("preexisting_errors"):
+                kept += 1
+                first += r.get("first_deletion") or []
     for p in sorted((outp / "failures").glob("*.jsonl")):
         for line in p.open(encoding="utf-8"):
             r = json.loads(line)["reason"]
             reasons[r] = reasons.get(r, 0) + 1
     done = len(list((outp / "logs" / "completions").glob("*"))) if (outp / "logs" / "completions").is_dir() else 0
-    return {"programs": ok, "sequences": seqs, "failures": reasons, "tasks_done": done}
+    return {"programs": ok, "sequences": seqs, "failures": reasons, "tasks_done": done, "kept_with_errors": kept,
+            "first_deletion_lines": sum(first) / len(first) if first else 0.0}
 
 
 def load_corpus_output(out: str, fmt: str = "edits", eos: str = "") -> Dataset:
@@ -290,9 +367,19 @@ def load_corpus_output(out: str, fmt: str = "edits", eos: str = "") -> Dataset:
     return Dataset.from_list(rows)
 
 # %% ../nbs/03c_lintseq_corpus.ipynb
+def read_text(path: str) -> str:
+    "A UTF-8 text file; a byte that is not UTF-8 is a `DataError` naming the line."
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise DataError(path, f"not UTF-8 text (byte {data[e.start]:#04x})", "convert the file to UTF-8", line=line) from None
+
+
 def show(path: str, n: int = 1, seed: int = 1, linter: str = "fast", method: str = "lintseq") -> None:
     "Print the edit sequences of the program in a .py file, separated as in training data."
-    prog = Path(path).read_text(encoding="utf-8")
+    prog = read_text(path)
     res = randseq(prog, n, seed) if method == "randseq" else lintseq(prog, n, seed, linter)
     for j, seq in enumerate(res.sequences):
         print(f"### sequence {j} ({len(seq)} edits)")
@@ -302,7 +389,7 @@ def show(path: str, n: int = 1, seed: int = 1, linter: str = "fast", method: str
 def resolve_file(path: str, eos: str = "") -> None:
     "Print the program an edit-sequence text rebuilds (strict: a malformed edit is an error)."
     from tinyhelen.lintseq import resolve
-    print(resolve(Path(path).read_text(encoding="utf-8"), eos=eos), end="")
+    print(resolve(read_text(path), eos=eos), end="")
 
 
 def add_cli(parser):
@@ -325,6 +412,9 @@ def add_cli(parser):
     p.add_argument("--executor", default="local", choices=EXECUTORS, help="where the tasks run (datatrove executor)")
     p.add_argument("--partition", default="cpu", help="Slurm partition (--executor slurm)")
     p.add_argument("--time", default="12:00:00", help="Slurm time limit per task (--executor slurm)")
+    p.add_argument("--reject-lint-errors", dest="reject_lint_errors", action="store_true",
+                   help="refuse programs that already have lint errors (default: keep them; their error lines go in the first deletion)")
+    p.add_argument("--verbose", action="store_true", help="datatrove's logs on the terminal too (always in OUT/logs)")
     p = command(parser, show)
     p.add_argument("path")
     p.add_argument("--n", type=int, default=1)
