@@ -391,11 +391,13 @@ def plot_scores(summary: pd.DataFrame, criteria=(*CRITERIA, "total"), path=None,
         ax.set_title(c); ax.set_xlabel("similarity bin"); ax.set_ylabel("mean score" if c in CRITERIA or c == "total" else c)
         if ax is not axes[0][-1] and ax.get_legend():
             ax.get_legend().remove()
+    if axes[0][-1].get_legend():  # beside the last panel, not over its bars
+        sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1, 1), title="model", frameon=False)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     if path is not None:
-        write_figure(fig, path, dpi=120)
+        write_figure(fig, path, dpi=120, bbox_inches="tight")
     return fig
 
 # %% ../../nbs/11_eval_instruct.ipynb
