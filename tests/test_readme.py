@@ -241,9 +241,7 @@ def test_readme_walkthrough_runs(workdir):
 
 # commands whose flags still lack help texts; their notebooks belong to other work in progress (listed for the
 # integrator: remove an entry once its add_cli gives every flag a help text)
-HELP_PENDING = {("data", "download"), ("data", "build-code-corpus"), ("lintseq", "generate"), ("lintseq", "show"),
-                ("lintseq", "resolve"), ("refine", "report"), ("refine", "questions"), ("eval", "code"),
-                ("eval", "instruct"), ("sweep", "run"), ("sweep", "collect")}
+HELP_PENDING: set = set()
 
 
 def test_every_flag_says_what_it_does_and_its_default():

@@ -326,11 +326,12 @@ def add_cli(parser):
     "Add the code-data commands to the `data` group."
     from tinyhelen.cli import command
     p = command(parser, build_code_corpus)
-    p.add_argument("--out", default=str(CODE_CORPUS), help="output .jsonl or .jsonl.gz (a manifest is written beside it)")
+    p.add_argument("--out", default=str(CODE_CORPUS), help="output .jsonl or .jsonl.gz, with a manifest written beside it "
+                   "(default: the package's sample_data/code/stdlib_functions.jsonl.gz)")
     p.add_argument("--stdlib", default=None, help="standard-library folder to mine (default: this Python's)")
-    p.add_argument("--min-lines", dest="min_lines", type=int, default=3)
-    p.add_argument("--max-lines", dest="max_lines", type=int, default=60)
-    p.add_argument("--no-pylint", dest="pylint_check", action="store_false", help="skip the pylint filter")
+    p.add_argument("--min-lines", dest="min_lines", type=int, default=3, help="skip functions shorter than this many lines")
+    p.add_argument("--max-lines", dest="max_lines", type=int, default=60, help="skip functions longer than this many lines")
+    p.add_argument("--no-pylint", dest="pylint_check", action="store_false", help="skip the pylint filter (default: keep only functions pylint accepts)")
     p.add_argument("--limit-files", dest="limit_files", type=int, default=None, help="mine only the first N files (quick tries)")
     p = command(parser, download_mbppplus)
     p.add_argument("--out", default=None, help="output .jsonl (default: <data root>/mbppplus/test.jsonl)")

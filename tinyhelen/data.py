@@ -346,8 +346,9 @@ def add_cli(parser) -> None:
     from tinyhelen.cli import command
     p = command(parser, download)
     p.add_argument("--data-root", dest="root", required=True, help="folder to download into (becomes a data root)")
-    p.add_argument("--versions", nargs="+", default=list(VERSIONS), choices=VERSIONS)
-    p.add_argument("--sizes", nargs="+", default=list(SIZES), choices=SIZES)
-    p.add_argument("--splits", nargs="+", default=list(SPLITS), choices=SPLITS)
+    p.add_argument("--versions", nargs="+", default=list(VERSIONS), choices=VERSIONS,
+                   help="which corpus versions to fetch: ori (the original text), leaner (the refined text)")
+    p.add_argument("--sizes", nargs="+", default=list(SIZES), choices=SIZES, help="which corpus sizes to fetch (words of training text)")
+    p.add_argument("--splits", nargs="+", default=list(SPLITS), choices=SPLITS, help="which splits to fetch")
     p.add_argument("--repo-id", default=HUB_REPO, help="Hub dataset id (default: %(default)s)")
     p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")

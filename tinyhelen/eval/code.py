@@ -310,17 +310,21 @@ def add_cli(parser) -> None:
     from tinyhelen.cli import command
     p = command(parser, evaluate_code, "code")
     p.add_argument("model_path", help="a transformers causal-LM checkpoint folder")
-    p.add_argument("--benchmark", default="humaneval", choices=BENCHMARKS)
+    p.add_argument("--benchmark", default="humaneval", choices=BENCHMARKS, help="which problems to solve")
     p.add_argument("--format", dest="fmt", default="plain", choices=FORMATS,
                    help="plain: instruction-tuned; edits: LintSeq-tuned; completion: pre-trained (continues the prompt)")
-    for name, typ, default in (("n", int, 1), ("temperature", float, 0.0), ("top-p", float, 0.95), ("max-new-tokens", int, 512),
-                               ("batch-size", int, 8), ("limit", int, None), ("workers", int, 2), ("timeout", float, 10.0),
-                               ("seed", int, 1)):
-        p.add_argument(f"--{name}", type=typ, default=default)
-    p.add_argument("--ks", nargs="+", type=int, default=[1])
+    for name, typ, default, what in (
+            ("n", int, 1, "programs sampled per problem"), ("temperature", float, 0.0, "sampling temperature (0: greedy)"),
+            ("top-p", float, 0.95, "nucleus sampling: keep the most likely tokens up to this probability"),
+            ("max-new-tokens", int, 512, "longest answer, in tokens"), ("batch-size", int, 8, "prompts generated at once"),
+            ("limit", int, None, "only the first N problems (quick tries)"), ("workers", int, 2, "processes running the tests"),
+            ("timeout", float, 10.0, "seconds a program may run before it counts as failed"),
+            ("seed", int, 1, "random seed for sampling")):
+        p.add_argument(f"--{name}", type=typ, default=default, help=what)
+    p.add_argument("--ks", nargs="+", type=int, default=[1], help="k values of pass@k to report (each at most --n)")
     p.add_argument("--strict", action="store_true", help="reject a whole edit sequence at its first malformed hunk")
     p.add_argument("--out", default=None, help="folder for samples.jsonl, standard_samples.jsonl and summary.json")
-    p.add_argument("--device", default=None)
+    p.add_argument("--device", default=None, help="cuda, cpu, ... (default: cuda when there is a GPU)")
     p.add_argument("--unsafe", action="store_true",
                    help="run generated programs even where the sandbox cannot isolate them (no user namespaces); "
                         "prints what is not protected. Only for code you trust")

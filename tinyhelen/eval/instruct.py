@@ -391,11 +391,13 @@ def plot_scores(summary: pd.DataFrame, criteria=(*CRITERIA, "total"), path=None,
         ax.set_title(c); ax.set_xlabel("similarity bin"); ax.set_ylabel("mean score" if c in CRITERIA or c == "total" else c)
         if ax is not axes[0][-1] and ax.get_legend():
             ax.get_legend().remove()
+    if axes[0][-1].get_legend():  # beside the last panel, not over its bars
+        sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1, 1), title="model", frameon=False)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     if path is not None:
-        write_figure(fig, path, dpi=120)
+        write_figure(fig, path, dpi=120, bbox_inches="tight")
     return fig
 
 # %% ../../nbs/11_eval_instruct.ipynb
@@ -569,18 +571,23 @@ def add_cli(parser) -> None:
                    help="a causal-LM checkpoint folder and the name it is reported under (repeat)")
     p.add_argument("--out", dest="out", required=True, help="output folder (answers, judgments, summaries, figures)")
     p.add_argument("--questions", dest="questions", help="JSON lines with 'question' (default: Leaner-Eval)")
-    p.add_argument("--bins", dest="bins", nargs="+", choices=EVAL_BINS)
+    p.add_argument("--bins", dest="bins", nargs="+", choices=EVAL_BINS, help="Leaner-Eval similarity bins to ask (default: all)")
     p.add_argument("--per-bin", dest="per_bin", type=int, help="a seeded sample of N questions per bin")
     p.add_argument("--training", dest="training", help="folder of training JSON lines, to bin questions without 'bin'")
-    p.add_argument("--judge-backend", dest="judge_backend", default="openai", choices=JUDGE_BACKENDS)
-    p.add_argument("--judge-model", dest="judge_model", default="gpt-4-turbo")
+    p.add_argument("--judge-backend", dest="judge_backend", default="openai", choices=JUDGE_BACKENDS,
+                   help="who scores the answers (fixture and none are for tests: no quality scores)")
+    p.add_argument("--judge-model", dest="judge_model", default="gpt-4-turbo",
+                   help="judge LLM name, or a local folder for transformers")
     p.add_argument("--judge-base-url", dest="judge_base_url", help="OpenAI-compatible endpoint, e.g. http://host:8000/v1")
     p.add_argument("--judge-cache", dest="judge_cache", help="judge reply cache (default: <out>/judge_cache)")
     p.add_argument("--reference", dest="reference", help="checkpoint for the perplexity of the answers")
-    for name, typ, default in (("max-new-tokens", int, 960), ("temperature", float, 0.0), ("top-p", float, 0.95),
-                               ("batch-size", int, 8), ("concurrency", int, 16),
-                               ("retries", int, 2), ("max-per-prompt", int, 10), ("seed", int, 65)):
-        p.add_argument(f"--{name}", dest=name.replace("-", "_"), type=typ, default=default)
-    p.add_argument("--device", dest="device")
+    for name, typ, default, what in (
+            ("max-new-tokens", int, 960, "longest answer, in tokens"), ("temperature", float, 0.0, "sampling temperature (0: greedy, as the paper)"),
+            ("top-p", float, 0.95, "nucleus sampling: keep the most likely tokens up to this probability"),
+            ("batch-size", int, 8, "questions answered at once"), ("concurrency", int, 16, "judge requests in flight at once"),
+            ("retries", int, 2, "times to re-ask the judge when its reply cannot be read"),
+            ("max-per-prompt", int, 10, "answers the judge scores in one prompt"), ("seed", int, 65, "random seed (sampling, question order)")):
+        p.add_argument(f"--{name}", dest=name.replace("-", "_"), type=typ, default=default, help=what)
+    p.add_argument("--device", dest="device", help="cuda, cpu, ... (default: cuda when there is a GPU)")
     p.add_argument("--wandb", dest="wandb", default=None, choices=["offline", "online", "disabled"],
                    help="W&B mode (default: $WANDB_MODE, else offline)")
