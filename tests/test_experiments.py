@@ -85,7 +85,7 @@ def test_smallest_notebook_through_sweep_and_summary(tmp_path):
     assert "tiny test sweep." in text and "## 02_lintseq" in text and "| lintseq |" in text and "(n=2)" in text
     assert len(list((tmp_path / "figures").glob("02_lintseq-*/lintseq_vs_randseq.png"))) == 2
     # a second run has nothing left to do
-    assert "2 already done, 0 to run" in _cli("sweep", "run", str(sweep), tmp_path=tmp_path)
+    assert "2 of them already done, 0 to run" in _cli("sweep", "run", str(sweep), tmp_path=tmp_path)
 
 
 @pytest.mark.slow

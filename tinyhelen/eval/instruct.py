@@ -545,10 +545,13 @@ core-2K coverage, and perplexity under --reference (a checkpoint). Outputs in --
         with atomic_write(out_dir / "summary.md") as f:
             f.write(md)
         import matplotlib.pyplot as plt
+        # every figure carries its setup: how many questions, how answers were sampled
+        setup = (f"{len(qs)} questions, up to {max_new_tokens} new tokens, temperature {temperature}, "
+                 f"{len(models)} models, seed {seed}")
         plt.close(plot_scores(s_meas, ("words", "core2k_coverage", "perplexity"), out_dir / "measures.png",
-                              "automatic measures"))
+                              f"automatic measures ({setup})"))
         if not s_scores.empty:
-            plt.close(plot_scores(s_scores, path=out_dir / "scores.png", title=label))
+            plt.close(plot_scores(s_scores, path=out_dir / "scores.png", title=f"{label} ({setup})"))
         result = {"judge": "none" if backend is None else judge_backend, "judge_status": why or "ok",
                   "fixture_scores": fixture, "questions": len(qs), "models": list(models),
                   "judge_stats": asdict(stats) if stats else None,
