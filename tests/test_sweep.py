@@ -18,17 +18,22 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent / "tinyhelen"
 
 
+def write_notebook(path: Path, params: str, body: str) -> None:
+    "A two-cell notebook: a papermill parameters cell and a body."
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
+                                         nbformat.v4.new_code_cell(body)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "python3", "language": "python"}
+    nbformat.write(nb, path)
+
+
 def make_repo(tmp: Path, sleep: float = 0.0, n: int = 3) -> Path:
     (tmp / "settings.ini").write_text("[DEFAULT]\n")
     (tmp / "tinyhelen").mkdir()
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("x = 0\nrun_dir = '.'", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell(f"import json, pathlib, time\ntime.sleep({sleep})\n"
-                                  "p = pathlib.Path(run_dir, 'results.json')\n"
-                                  "rows = json.loads(p.read_text()) if p.exists() else []\n"
-                                  "p.write_text(json.dumps(rows + [{'y': x * x}]))")])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "python3", "language": "python"}
-    nbformat.write(nb, tmp / "exp.ipynb")
+    write_notebook(tmp / "exp.ipynb", "x = 0\nrun_dir = '.'",
+                   f"import json, pathlib, time\ntime.sleep({sleep})\n"
+                   "p = pathlib.Path(run_dir, 'results.json')\n"
+                   "rows = json.loads(p.read_text()) if p.exists() else []\n"
+                   "p.write_text(json.dumps(rows + [{'y': x * x}]))")
     (tmp / "sweep.yaml").write_text(f"name: k\nparallel: 1\nexperiments:\n  - notebook: exp.ipynb\n    grid: {{x: {list(range(n))}}}\n")
     return tmp / "sweep.yaml"
 
@@ -82,20 +87,14 @@ def test_cli_exit_status_reports_failed_runs(tmp_path):
 def make_chain(tmp: Path, sleep: float = 0.0) -> Path:
     "A repo whose sweep has an upstream entry (writes a file and lists it in outputs.json) and a dependant reading it."
     path = make_repo(tmp, n=2)
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("x = 0\nrun_dir = '.'", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell(f"import json, pathlib, time\ntime.sleep({sleep})\npathlib.Path(run_dir, 'w.txt').write_text(str(x))\n"
-                                  "pathlib.Path(run_dir, 'outputs.json').write_text(json.dumps({'weights': 'w.txt'}))")])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "python3", "language": "python"}
-    nbformat.write(nb, tmp / "up.ipynb")
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("src = ''\nx = -1\nrun_dir = '.'", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell(f"import json, pathlib, time\ntime.sleep({sleep})\n"
-                                  "p = pathlib.Path(run_dir, 'results.json')\n"
-                                  "rows = json.loads(p.read_text()) if p.exists() else []\n"
-                                  "p.write_text(json.dumps(rows + [{'read': pathlib.Path(src).read_text(), 'x_seen': x}]))")])
-    nb.metadata["kernelspec"] = nbformat.read(tmp / "up.ipynb", as_version=4).metadata["kernelspec"]
-    nbformat.write(nb, tmp / "down.ipynb")
+    write_notebook(tmp / "up.ipynb", "x = 0\nrun_dir = '.'",
+                   f"import json, pathlib, time\ntime.sleep({sleep})\npathlib.Path(run_dir, 'w.txt').write_text(str(x))\n"
+                   "pathlib.Path(run_dir, 'outputs.json').write_text(json.dumps({'weights': 'w.txt'}))")
+    write_notebook(tmp / "down.ipynb", "src = ''\nx = -1\nrun_dir = '.'",
+                   f"import json, pathlib, time\ntime.sleep({sleep})\n"
+                   "p = pathlib.Path(run_dir, 'results.json')\n"
+                   "rows = json.loads(p.read_text()) if p.exists() else []\n"
+                   "p.write_text(json.dumps(rows + [{'read': pathlib.Path(src).read_text(), 'x_seen': x}]))")
     path.write_text("name: c\nparallel: 2\nexperiments:\n"
                     "  - {name: up, notebook: up.ipynb, grid: {x: [1, 2, 3]}}\n"
                     "  - {name: down, notebook: down.ipynb, after: up, carry: [x], inputs: {src: weights}}\n")

@@ -392,6 +392,15 @@ def resolve_file(path: str, eos: str = "") -> None:
     print(resolve(read_text(path), eos=eos), end="")
 
 
+def _sampling_flags(p) -> None:
+    "The flags that choose how sequences are sampled, shared by `generate` and `show`."
+    p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same sequences)")
+    p.add_argument("--linter", default="fast", choices=["fast", "pylint"],
+                   help="fast: the built-in checker; pylint: slower, the paper's linter")
+    p.add_argument("--method", default="lintseq", choices=["lintseq", "randseq"],
+                   help="lintseq: deletions the linter accepts; randseq: random deletions (the paper's baseline)")
+
+
 def add_cli(parser):
     "Add the `lintseq` commands."
     from tinyhelen.cli import command
@@ -399,11 +408,7 @@ def add_cli(parser):
     p.add_argument("--source", default="stdlib", help=f"one of {BUILTIN_SOURCES} or a JSONL file")
     p.add_argument("--out", default="runs/lintseq/stdlib", help="output folder (edits/, failures/, logs/)")
     p.add_argument("--n", type=int, default=5, help="sequences per program (the paper's s)")
-    p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same sequences)")
-    p.add_argument("--linter", default="fast", choices=["fast", "pylint"],
-                   help="fast: the built-in checker; pylint: slower, the paper's linter")
-    p.add_argument("--method", default="lintseq", choices=["lintseq", "randseq"],
-                   help="lintseq: deletions the linter accepts; randseq: random deletions (the paper's baseline)")
+    _sampling_flags(p)
     p.add_argument("--tasks", type=int, default=8, help="shards (the unit of resume)")
     p.add_argument("--workers", type=int, default=1, help="processes")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per program")
@@ -422,11 +427,7 @@ def add_cli(parser):
     p = command(parser, show)
     p.add_argument("path", help="a Python file holding one program")
     p.add_argument("--n", type=int, default=1, help="how many edit sequences to print")
-    p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same sequences)")
-    p.add_argument("--linter", default="fast", choices=["fast", "pylint"],
-                   help="fast: the built-in checker; pylint: slower, the paper's linter")
-    p.add_argument("--method", default="lintseq", choices=["lintseq", "randseq"],
-                   help="lintseq: deletions the linter accepts; randseq: random deletions (the paper's baseline)")
+    _sampling_flags(p)
     p = command(parser, resolve_file, "resolve")
     p.add_argument("path", help="a text file holding an edit sequence (e.g. a model's output)")
     p.add_argument("--eos", default="", help="end-of-text marker to cut the text at (default: none)")
