@@ -387,7 +387,11 @@ EXECUTE = ("modules", "all", "none")
 
 
 def executes(rel: Path, execute: str) -> bool:
-    "Whether the build runs this notebook: `modules` runs the top-level (module) notebooks, whose outputs are not stored."
+    """Whether the build runs this notebook: `modules` runs the top-level (module) notebooks, whose outputs are not
+    stored; `all` the experiments too. Results pages (nbs/results/) never: they read a profile's runs, which only
+    the machine that ran it has, so they are executed by their make target (`make cpu`) and stored with outputs."""
+    if rel.parts[0] == "results":
+        return False
     return execute == "all" or (execute == "modules" and len(rel.parts) == 1)
 
 

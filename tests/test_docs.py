@@ -170,6 +170,7 @@ def test_module_pages_show_executed_outputs(tmp_path, monkeypatch):
     build.process_notebook(str(REPO / "nbs" / "01c_stats.ipynb"), str(dst), "stats", names, True, str(cache), "d1")
     assert cached.stat().st_mtime_ns == stamp
     assert build.executes(Path("01c_stats.ipynb"), "modules") and not build.executes(Path("experiments/01_a.ipynb"), "modules")
+    assert build.executes(Path("experiments/01_a.ipynb"), "all") and not build.executes(Path("results/cpu.ipynb"), "all")
 
 
 def test_link_check_finds_broken_links(tmp_path):
