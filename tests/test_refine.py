@@ -178,7 +178,6 @@ def test_cli_help():
 
 
 def test_paper_replay_on_embedded_sample(tmp_path):
-    pytest.importorskip("tinyhelen.data")
     rep = refine(RefineConfig(backend="paper-replay", model="paper", genres="wiki,textbook", output=str(tmp_path / "out")))
     items, rejects = read_out(tmp_path / "out")
     assert rep["genres"]["wiki"]["items"] > 50 and rep["genres"]["textbook"]["items"] > 30
