@@ -179,19 +179,21 @@ def validate(sweep: Sweep, path: str | os.PathLike = "sweep file") -> None:
                             "parameters cell", field=f"{r.entry}.params")
 
 # %% ../nbs/12_sweep.ipynb
-def status(run: Run, sweep_dir: Path) -> dict | None:
-    "The run's recorded status, or None if it never finished (not started, in flight, or killed)."
+def _read_status(run_dir: Path) -> dict | None:
     try:
-        return json.loads((run.dir(sweep_dir) / "status.json").read_text())
+        return json.loads((run_dir / "status.json").read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
 
 
-def _state(run_id: str | None, sweep_dir: Path) -> str:
-    try:
-        return json.loads((Path(sweep_dir) / run_id / "status.json").read_text())["status"]
-    except (FileNotFoundError, json.JSONDecodeError, KeyError):
-        return "not run"
+def status(run: Run, sweep_dir: Path) -> dict | None:
+    "The run's recorded status, or None if it never finished (not started, in flight, or killed)."
+    return _read_status(run.dir(sweep_dir))
+
+
+def _state(run_id: str, sweep_dir: Path) -> str:
+    "done | failed | blocked | not run, of a run known only by its id (an upstream run)."
+    return (_read_status(Path(sweep_dir) / run_id) or {}).get("status", "not run")
 
 
 def _record(d: Path, st: dict) -> dict:
