@@ -38,20 +38,29 @@ def make_repo(tmp: Path, sleep: float = 0.0, n: int = 3) -> Path:
     return tmp / "sweep.yaml"
 
 
+def kill_mid_sweep(path: Path, root: Path, done: int, settle: float = 0.0) -> tuple[list, dict]:
+    """Start `tinyhelen sweep run`, kill -9 its whole process group once `done` runs have finished (plus `settle`
+    seconds), and return the command and {run id: status.json mtime} of the runs finished before the kill."""
+    sweep = load_sweep(path)
+    sdir = sweep_dir_for(sweep, root)
+    cmd = [str(BIN), "sweep", "run", str(path), "--root", str(root)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and \
+            sum((status(r, sdir) or {}).get("status") == "done" for r in sweep.runs) < done:
+        time.sleep(0.2)
+    time.sleep(settle)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return cmd, {r.run_id: (sdir / r.run_id / "status.json").stat().st_mtime for r in sweep.runs
+                 if (status(r, sdir) or {}).get("status") == "done"}
+
+
 def test_kill_minus_nine_loses_nothing_and_duplicates_nothing(tmp_path):
     path = make_repo(tmp_path, sleep=1.5)
     sweep = load_sweep(path)
     sdir = sweep_dir_for(sweep, tmp_path / "runs")
-    cmd = [str(BIN), "sweep", "run", str(path), "--root", str(tmp_path / "runs")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None and not any((status(r, sdir) or {}).get("status") == "done" for r in sweep.runs):
-        time.sleep(0.2)
-    time.sleep(0.5)  # the second run is now in flight
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done_before = {r.run_id: (sdir / r.run_id / "status.json").stat().st_mtime for r in sweep.runs
-                   if (status(r, sdir) or {}).get("status") == "done"}
+    cmd, done_before = kill_mid_sweep(path, tmp_path / "runs", done=1, settle=0.5)  # the second run is in flight
     assert 1 <= len(done_before) < len(sweep.runs), "the kill must land mid-sweep"
 
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
@@ -106,16 +115,7 @@ def test_chain_survives_kill_minus_nine(tmp_path):
     path = make_chain(tmp_path, sleep=1.0)
     sweep = load_sweep(path)
     sdir = sweep_dir_for(sweep, tmp_path / "runs")
-    cmd = [str(BIN), "sweep", "run", str(path), "--root", str(tmp_path / "runs")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None and \
-            sum((status(r, sdir) or {}).get("status") == "done" for r in sweep.runs) < 2:
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done_before = {r.run_id: (sdir / r.run_id / "status.json").stat().st_mtime for r in sweep.runs
-                   if (status(r, sdir) or {}).get("status") == "done"}
+    cmd, done_before = kill_mid_sweep(path, tmp_path / "runs", done=2)
     assert 2 <= len(done_before) < len(sweep.runs), "the kill must land mid-graph"
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
