@@ -36,10 +36,10 @@ $(STAMP): settings.ini setup.py requirements/constraints.txt
 
 install: $(STAMP)  ## create .venv and install tinyhelen with its dependencies
 
-reproduce: $(STAMP)  ## the main job: data report + every experiment at smoke size (CPU) -> figures/RESULTS.md, runs/
+reproduce: $(STAMP)  ## the main job: data report + every experiment at smoke size (CPU) -> figures/smoke/RESULTS.md, runs/
 	$(BIN)/tinyhelen data stats --out figures
 	$(BIN)/tinyhelen sweep run sweeps/smoke.yaml; status=$$?; \
-	$(BIN)/tinyhelen sweep summary sweeps/smoke.yaml --out figures && exit $$status
+	$(BIN)/tinyhelen sweep summary sweeps/smoke.yaml --out figures/smoke && exit $$status
 
 cpu: $(STAMP)  ## the CPU profile (TINYHELEN_DATA=DIR with the 10M train split): sweeps/cpu.yaml -> figures/cpu/, nbs/results/cpu.ipynb
 	@test -n "$$TINYHELEN_DATA" || { echo "make cpu: needs the full data (the 10M train split). Get it with"\

@@ -20,7 +20,7 @@ def parser(doc: str, steps: int) -> argparse.ArgumentParser:
     p.add_argument("--micro-batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    p.add_argument("--out", default=str(repo_root() / "figures"))
+    p.add_argument("--out", default=str(repo_root() / "bench" / "results"))
     return p
 
 

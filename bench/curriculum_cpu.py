@@ -6,7 +6,7 @@ This is a mechanics check on ~0.4M tokens, not a reproduction of the paper's res
 100M-token corpus and 2,500 steps of 512 x 1024 tokens).
 
     python bench/curriculum_cpu.py [--orders full-random,iter-sentlen,iter-selfloss] [--steps 200]
-Writes figures/curriculum_cpu.{png,md}.
+Writes bench/results/curriculum_cpu.{png,md}.
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ Three parts, each timed and recorded even when another fails:
     make gpu-check                            # the first line
 
 The results page gets the date, the git commit, the device, torch/transformers versions and each part's
-numbers (or its error). --cpu-smoke writes figures/gpu_check_cpu_smoke.md instead, marked as not GPU figures.
+numbers (or its error). --cpu-smoke writes bench/results/gpu_check_cpu_smoke.md instead, marked as not GPU figures.
 """
 from __future__ import annotations
 
@@ -191,13 +191,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cpu-smoke", action="store_true", help="tiny sizes on CPU, to check the script (not GPU figures)")
     p.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {', '.join(PARTS)}")
     p.add_argument("--out", default=None, help="results page (default: bench/GPU_RESULTS.md; --cpu-smoke: "
-                                                "figures/gpu_check_cpu_smoke.md)")
+                                                "bench/results/gpu_check_cpu_smoke.md)")
     a = p.parse_args(argv)
     if not a.cpu_smoke and not torch.cuda.is_available():
         print("gpu_check: no CUDA GPU here; use --cpu-smoke to check the script on CPU", file=sys.stderr)
         return 2
     sizes = CPU_SMOKE if a.cpu_smoke else GPU
-    out = Path(a.out or repo_root(Path(__file__).parent) / ("figures/gpu_check_cpu_smoke.md" if a.cpu_smoke else "bench/GPU_RESULTS.md"))
+    out = Path(a.out or repo_root(Path(__file__).parent) / ("bench/results/gpu_check_cpu_smoke.md" if a.cpu_smoke else "bench/GPU_RESULTS.md"))
     results, tmp = {}, Path(tempfile.mkdtemp(prefix="gpu_check_"))
     for name in a.parts.split(","):
         t0 = time.perf_counter()

@@ -5,7 +5,7 @@ The server (tinyhelen.llm.LocalChatServer) runs in its own process on 127.0.0.1 
 requests through the real `openai` client (cache off) and prints achieved/ideal. It then checks resumption: the same
 requests sent twice through the on-disk cache reach the server once.
 
-    .venv/bin/python bench/llm_throughput.py --latency 0.2 --concurrency 1 8 64 --out figures/llm_throughput.md
+    .venv/bin/python bench/llm_throughput.py --latency 0.2 --concurrency 1 8 64 --out bench/results/llm_throughput_0.2.md
 """
 import argparse
 import os

@@ -11,7 +11,7 @@ Four versions of the same split (default: the embedded 10M validation sample):
 Columns: docs, words, word types, core-2K coverage (share of word tokens among the 2,000 most frequent English
 words), mean sentence length in words, placeholder density (masks per word). Also writes a figure.
 
-    .venv/bin/python bench/refine_report.py --out figures/refine_report
+    .venv/bin/python bench/refine_report.py --out bench/results/refine_report
 """
 import argparse
 import json
@@ -36,7 +36,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--genres", default="web,book,wiki,textbook,conversation")
     ap.add_argument("--split", default="validation")
-    ap.add_argument("--out", default="figures/refine_report", help="writes OUT.md and OUT.png")
+    ap.add_argument("--out", default="bench/results/refine_report", help="writes OUT.md and OUT.png")
     ap.add_argument("--workdir", help="keep the pipeline runs here (default: a temp folder)")
     a = ap.parse_args()
     genres = a.genres.split(",")

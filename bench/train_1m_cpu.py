@@ -1,7 +1,7 @@
 """CPU check: the 1M-parameter llama (llama-2K-1M) trains for a few hundred steps on the embedded sample.
 
 Trains on the leaner pre-training genres' validation split, evaluates on their test split, and writes
-figures/train_1m_cpu.{png,md}: training and validation loss against steps, wall time, tokens/s.
+bench/results/train_1m_cpu.{png,md}: training and validation loss against steps, wall time, tokens/s.
 
     python bench/train_1m_cpu.py [--steps 300] [--block-size 128] [--micro-batch 16] [--threads 1]
 """

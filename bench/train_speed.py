@@ -10,7 +10,7 @@ everything else at its defaults (no torch.compile). On CPU both run fp32, eager.
 
     python bench/train_speed.py                      # GPU: T=1024, 60 steps; CPU: T=128, 8 steps
     python bench/train_speed.py --models llama-2K-10M --steps 20 --micro-batch 8
-Writes figures/train_speed_<device>.{md,json}.
+Writes bench/results/train_speed_<device>.{md,json}.
 """
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def main():
     p.add_argument("--warmup", type=int, default=15 if cuda else 3)
     p.add_argument("--block-size", type=int, default=1024 if cuda else 128)
     p.add_argument("--micro-batch", type=int, default=0, help="0: per-model default (GPU) or 4 (CPU)")
-    p.add_argument("--out", default=str(repo_root() / "figures"))
+    p.add_argument("--out", default=str(repo_root() / "bench" / "results"))
     a = p.parse_args()
     device = torch.cuda.get_device_name() if cuda else f"CPU ({platform.processor() or platform.machine()}, " \
                                                          f"{torch.get_num_threads()} threads)"

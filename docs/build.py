@@ -11,7 +11,7 @@ Quarto (what `nbdev_docs` needs) cannot be installed from PyPI, so this script d
    everything that is not nbformat is dropped;
 3. README.md (read at build time) becomes the home page, with a table of contents of the
    notebooks ordered by their number (one section per folder: nbs/, nbs/experiments/, ...);
-   figures/RESULTS.md, the results summary of the last sweep (`make reproduce`), becomes the
+   figures/smoke/RESULTS.md, the results summary of the last sweep (`make reproduce`), becomes the
    Results page, its figures included;
 4. Sphinx builds the site with the config in docs/conf.py. Nothing is fetched from the network.
 
@@ -338,7 +338,10 @@ def _readme_page(readme: Path, src: Path, nbs: Path, names: dict[Path, str], tit
         path, _, anchor = target.partition("#")
         norm = os.path.normpath(path).replace(os.sep, "/")
         if norm in by_path: return f"{bang}[{label}]({by_path[norm]}.ipynb{'#' + anchor if anchor else ''})"
-        if norm == "figures/RESULTS.md" and (REPO / norm).is_file(): return f"[{label}](results.md)"
+        if norm == "figures/smoke/RESULTS.md" and (REPO / norm).is_file(): return f"[{label}](results.md)"
+        # a profile's results table links to its results page (the executed notebook that wrote it)
+        page = by_path.get(f"nbs/results/{Path(norm).parent.name}.ipynb") if norm.endswith("/RESULTS.md") else None
+        if page: return f"[{label}]({page}.ipynb)"
         f = REPO / norm
         if bang and f.is_file():  # an image: ship it with the site
             dest = src / "_readme" / norm
@@ -355,7 +358,7 @@ def _readme_page(readme: Path, src: Path, nbs: Path, names: dict[Path, str], tit
 
 
 def _results_page(results: Path, src: Path) -> str:
-    """figures/RESULTS.md (written by `tinyhelen sweep summary`) as a page, its figures copied in."""
+    """figures/smoke/RESULTS.md (written by `tinyhelen sweep summary`) as a page, its figures copied in."""
     text = results.read_text(encoding="utf-8")
 
     def image(m):
@@ -433,7 +436,7 @@ def build(out: Path, work: Path, execute: str = "modules", jobs: int = 2, strict
     t1 = time.time()
 
     # the results summary of the last sweep (make reproduce), when there is one
-    results = REPO / "figures" / "RESULTS.md"
+    results = REPO / "figures" / "smoke" / "RESULTS.md"
     if results.exists():
         _write_if_changed(src / "results.md", _results_page(results, src))
     elif (src / "results.md").exists():
