@@ -17,8 +17,8 @@ from tinyhelen.core import SAMPLE_DATA
 from tinyhelen.eval.glue import GlueConfig, task_data
 from tinyhelen.experiment import instruction_pairs
 from tinyhelen.tokenizers import train_tokenizer
-from tinyhelen.train import (TrainConfig, build_examples, cls_examples, document_losses, make_source, sft_examples,
-                             tokenize_docs, train)
+from tinyhelen.train import TrainConfig, build_examples, make_source, train
+from tinyhelen.train_data import cls_examples, document_losses, sft_examples, tokenize_docs
 
 GOLDEN = {
     "tokenizer": "f5a9141a344f3768",
