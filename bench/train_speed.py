@@ -30,7 +30,8 @@ from tinyhelen.core import atomic_write, repo_root
 from tinyhelen.data import load_corpus
 from tinyhelen.models import MODELS, build_model, count_params, flops_per_token, mfu, model_config
 from tinyhelen.tokenizers import train_tokenizer
-from tinyhelen.train import TrainConfig, tokenize_docs, train
+from tinyhelen.train import TrainConfig, train
+from tinyhelen.train_data import tokenize_docs
 
 GPU_MICRO = {"llama-2K-10M": 64, "tinycodelm-150M": 16}
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .train import Batches, Docs, TrainConfig, document_losses
+from .train_data import Batches, Docs, document_losses
 
 # %% auto 0
 __all__ = ['sentence_length', 'difficulty', 'Curriculum', 'data_fraction_curve']
@@ -27,8 +27,8 @@ def sentence_length(text: str) -> float:
     return sum(len(s.split()) for s in sentences) / max(1, len(sentences))
 
 
-def difficulty(scorer: str, docs: Docs, tokenizer, cfg: TrainConfig, model=None, device="cpu") -> np.ndarray:
-    "One difficulty score per document (lower = easier) for scorer random | sentlen | selfloss | lmloss."
+def difficulty(scorer: str, docs: Docs, tokenizer, cfg, model=None, device="cpu") -> np.ndarray:
+    "One score per document (lower = easier) for scorer random | sentlen | selfloss | lmloss; `cfg`: the run's TrainConfig."
     if scorer == "random":
         return np.random.default_rng(cfg.seed).random(len(docs))
     if scorer == "sentlen":
@@ -45,9 +45,12 @@ def difficulty(scorer: str, docs: Docs, tokenizer, cfg: TrainConfig, model=None,
 
 # %% ../nbs/08_curriculum.ipynb
 class Curriculum:
-    "A training-batch source that introduces documents from easiest to hardest as validation loss plateaus."
+    """A training-batch source that introduces documents from easiest to hardest as validation loss plateaus.
 
-    def __init__(self, docs: Docs, cfg: TrainConfig, tokenizer, device="cpu", model=None):
+    `cfg` is the run's TrainConfig (seed, block_size, micro_batch, data_order, curriculum_start/step, patience,
+    threshold, reference_model); `model` is the model being trained, which the self-loss order scores with."""
+
+    def __init__(self, docs: Docs, cfg, tokenizer, device="cpu", model=None):
         self.docs, self.cfg, self.tokenizer, self.device = docs, cfg, tokenizer, device
         self.scorer = cfg.data_order.removeprefix("iter-")
         self.stage, self.best, self.bad = 0, math.inf, 0

@@ -103,7 +103,7 @@ def _hf_config(cfg: ModelConfig, **special_ids) -> tf.PretrainedConfig:
                                tie_word_embeddings=cfg.tie_embeddings, **special_ids)
     raise ValueError(f"unknown arch {cfg.arch!r}")
 
-
+# %% ../nbs/06_models.ipynb
 class Mamba2ForSequenceClassification(tf.Mamba2PreTrainedModel):
     "Mamba-2 body and a linear head on the last non-pad token (the paper's GLUE head; transformers has none)."
 
@@ -125,7 +125,7 @@ class Mamba2ForSequenceClassification(tf.Mamba2PreTrainedModel):
                     else nn.functional.cross_entropy(logits, labels))
         return tf.modeling_outputs.SequenceClassifierOutput(loss=loss, logits=logits)
 
-
+# %% ../nbs/06_models.ipynb
 _HEADS = {  # arch -> (language-model class, sequence-classification class)
     "llama": (tf.LlamaForCausalLM, tf.LlamaForSequenceClassification),
     "olmo": (tf.OlmoForCausalLM, tf.OlmoForSequenceClassification),

@@ -13,7 +13,6 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,14 +26,17 @@ import transformers as tf
 from tqdm.auto import tqdm
 
 from .core import DataError, UsageError, atomic_dir, repo_root, seed_everything
+from .curriculum import Curriculum
 from .models import build_model, mfu, model_class, model_config
-from .tokenizers import iter_texts, load_tokenizer, save_pretrained
+from .tokenizers import load_tokenizer, save_pretrained
+from .train_data import Batches, Docs, cls_examples, sft_examples, tokenize_docs
 
 # %% auto 0
-__all__ = ['OBJECTIVES', 'DATA_ORDERS', 'TrainConfig', 'load_config', 'Docs', 'doc_separator', 'tokenize_docs', 'sft_examples',
-           'cls_examples', 'Batches', 'mask_tokens', 'shift_left', 'make_inputs', 'n_targets', 'loss_sum', 'lr_factor',
+__all__ = ['OBJECTIVES', 'DATA_ORDERS', 'TrainConfig', 'check_config', 'load_config', 'build_examples', 'read_examples',
+           'make_source', 'mask_tokens', 'shift_left', 'make_inputs', 'n_targets', 'loss_sum', 'lr_factor',
            'make_optimizer', 'rng_state', 'set_rng_state', 'checkpoints', 'run_tokenizer', 'save_checkpoint',
-           'evaluate', 'document_losses', 'default_out_dir', 'build_examples', 'make_source', 'train', 'run', 'add_cli']
+           'evaluate', 'Placement', 'placement', 'default_out_dir', 'resume_state', 'init_model', 'restore',
+           'micro_batches', 'backward', 'wrap', 'final_metrics', 'train', 'run', 'add_cli']
 
 # %% ../nbs/07_train.ipynb
 OBJECTIVES = ("clm", "mlm", "plm", "sft", "cls")
@@ -103,17 +105,7 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self):
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective {self.objective!r}: choose from {', '.join(OBJECTIVES)}")
-        if self.data_order not in DATA_ORDERS:
-            raise ValueError(f"data_order {self.data_order!r}: choose from {', '.join(DATA_ORDERS)}")
-        if self.data_order.startswith("iter-") and self.objective not in ("clm", "mlm", "plm"):
-            raise ValueError("a curriculum (iter-*) orders pre-training documents: use objective clm, mlm or plm")
-        if self.schedule not in ("linear", "cosine"):
-            raise ValueError(f"schedule {self.schedule!r}: choose linear or cosine")
-        if self.objective == "plm" and self.block_size % 2:
-            raise ValueError("plm needs an even block_size (XLNet's leakage-free permutation mask)")
-        model_config(self.model)  # unknown names fail here, before any data is read
+        check_config(self)
 
     def result_fields(self) -> dict:
         "The fields that change the result (all but naming, paths, logging and placement)."
@@ -123,6 +115,23 @@ class TrainConfig:
     def identity(self) -> str:
         "A short hash of `result_fields`: the same config gets the same run id, and so resumes itself."
         return hashlib.sha1(json.dumps(self.result_fields(), sort_keys=True).encode()).hexdigest()[:10]
+
+# %% ../nbs/07_train.ipynb
+def check_config(cfg: TrainConfig):
+    "Refuse a config whose fields do not fit together (a ValueError naming the field and the choices)."
+    if cfg.objective not in OBJECTIVES:
+        raise ValueError(f"objective {cfg.objective!r}: choose from {', '.join(OBJECTIVES)}")
+    if cfg.data_order not in DATA_ORDERS:
+        raise ValueError(f"data_order {cfg.data_order!r}: choose from {', '.join(DATA_ORDERS)}")
+    if cfg.data_order.startswith("iter-") and cfg.objective not in ("clm", "mlm", "plm"):
+        raise ValueError("a curriculum (iter-*) orders pre-training documents: use objective clm, mlm or plm")
+    if cfg.schedule not in ("linear", "cosine"):
+        raise ValueError(f"schedule {cfg.schedule!r}: choose linear or cosine")
+    if cfg.objective == "plm" and cfg.block_size % 2:
+        raise ValueError("plm needs an even block_size (XLNet's leakage-free permutation mask)")
+    model_config(cfg.model)  # unknown names fail here, before any data is read
+
+
 
 
 def load_config(path: str | os.PathLike | None = None, **overrides) -> TrainConfig:
@@ -147,127 +156,38 @@ def load_config(path: str | os.PathLike | None = None, **overrides) -> TrainConf
         raise DataError(path or "--set", f"invalid config: {e}", "Fix that field") from None
 
 # %% ../nbs/07_train.ipynb
-@dataclass
-class Docs:
-    "Token ids of many documents: one flat array and the offsets where each document starts."
-    tokens: np.ndarray
-    offsets: np.ndarray   # len(docs) + 1 entries
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def doc(self, i: int) -> np.ndarray:
-        return self.tokens[self.offsets[i]:self.offsets[i + 1]]
-
-    def lengths(self) -> np.ndarray:
-        return np.diff(self.offsets)
-
-    def pack(self, block_size: int, order: Iterable[int] | None = None) -> torch.Tensor:
-        "The documents (all, or `order`) concatenated and cut into [n_blocks, block_size] token ids."
-        flat = self.tokens if order is None else np.concatenate([self.doc(i) for i in order] or [self.tokens[:0]])
-        n = len(flat) // block_size
-        return torch.from_numpy(flat[:n * block_size].astype(np.int64)).view(n, block_size)
+def _read(cfg: TrainConfig, split: str, files: str):
+    if files:
+        return datasets.load_dataset("json", data_files=files.split(","), split="train")
+    from tinyhelen.data import load_corpus
+    return load_corpus(cfg.version, cfg.genres.split(",") if cfg.genres else None, cfg.size, split,
+                       cfg.data_root or None)
 
 
-def doc_separator(tokenizer) -> int:
-    "The id that ends a document in packed text: eos, or sep for BERT-style tokenizers."
-    sep = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
-    if sep is None:
-        raise ValueError("tokenizer has neither an eos nor a sep token to separate documents")
-    return sep
+def build_examples(data, cfg: TrainConfig, tokenizer):
+    "Docs (pre-training objectives) or a dict of padded example tensors (sft, cls) from a Dataset."
+    if cfg.objective == "sft":
+        return sft_examples(data, tokenizer, cfg.block_size, cfg.prompt_field, cfg.response_field)
+    if cfg.objective == "cls":
+        return cls_examples(data, tokenizer, cfg.block_size, cfg.text_field, cfg.label_field, cfg.num_labels)
+    return tokenize_docs(data, tokenizer, cfg.text_field)
 
 
-def tokenize_docs(data: datasets.Dataset | Iterable[str], tokenizer, column: str = "text",
-                  batch_size: int = 1000) -> Docs:
-    "Tokenise every text of `data` (no special tokens), append the document separator, flatten."
-    sep, chunks, lengths, batch = doc_separator(tokenizer), [], [], []
-    dtype = np.uint16 if len(tokenizer) <= 65535 else np.int32
-
-    def flush():
-        for ids in tokenizer(batch, add_special_tokens=False, verbose=False)["input_ids"]:
-            chunks.append(np.asarray(ids + [sep], dtype=dtype))
-            lengths.append(len(ids) + 1)
-        batch.clear()
-
-    for text in iter_texts(data, column, batch_size):
-        batch.append(text)
-        if len(batch) == batch_size:
-            flush()
-    if batch:
-        flush()
-    offsets = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
-    return Docs(np.concatenate(chunks) if chunks else np.zeros(0, dtype), offsets)
-
-# %% ../nbs/07_train.ipynb
-def sft_examples(data, tokenizer, block_size: int, prompt_field: str = "prompt",
-                 response_field: str = "response") -> dict[str, torch.Tensor]:
-    "Padded [N, block_size] input_ids / attention_mask / labels with the prompt masked out (-100)."
-    eos, pad = doc_separator(tokenizer), tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    prompts = tokenizer(list(data[prompt_field]), add_special_tokens=False)["input_ids"]
-    responses = tokenizer(list(data[response_field]), add_special_tokens=False)["input_ids"]
-    rows = []
-    for p, r in zip(prompts, responses):
-        ids, labels = (p + r + [eos])[:block_size], ([-100] * len(p) + r + [eos])[:block_size]
-        if any(l != -100 for l in labels):
-            n = block_size - len(ids)
-            rows.append((ids + [pad] * n, [1] * len(ids) + [0] * n, labels + [-100] * n))
-    if not rows:
-        raise ValueError(f"no SFT example has a response token within block_size={block_size}")
-    ids, mask, labels = map(torch.tensor, zip(*rows))
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+def read_examples(cfg: TrainConfig, tokenizer, train_data=None, val_data=None) -> tuple:
+    "Training examples and the validation tensors, from the Datasets given or the corpus/files `cfg` names."
+    train_data = train_data if train_data is not None else _read(cfg, cfg.train_split, cfg.train_files)
+    val_data = val_data if val_data is not None else _read(cfg, cfg.val_split, cfg.val_files)
+    train_ex = build_examples(train_data, cfg, tokenizer)
+    val_ex = build_examples(val_data, cfg, tokenizer)
+    return train_ex, {"input_ids": val_ex.pack(cfg.block_size)} if isinstance(val_ex, Docs) else val_ex
 
 
-def cls_examples(data, tokenizer, block_size: int, text_field: str = "text", label_field: str = "label",
-                 num_labels: int = 2) -> dict[str, torch.Tensor]:
-    "Padded input_ids / attention_mask and labels (float for regression, num_labels=1) of a text-classification set."
-    fields = text_field.split(",")
-    enc = tokenizer(*[list(data[f]) for f in fields], truncation=True, max_length=block_size, padding="max_length",
-                    return_tensors="pt")
-    labels = torch.tensor(data[label_field], dtype=torch.float32 if num_labels == 1 else torch.long)
-    return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": labels}
-
-# %% ../nbs/07_train.ipynb
-class Batches:
-    "Examples (a dict of equal-length tensors) drawn in epochs; reshuffled each epoch unless `reshuffle=False`."
-
-    def __init__(self, examples: dict[str, torch.Tensor], seed: int, reshuffle: bool = True):
-        self.examples, self.seed, self.reshuffle = examples, seed, reshuffle
-        self.n = len(next(iter(examples.values())))
-        if self.n == 0:
-            raise ValueError("no training examples (is the corpus shorter than one block?)")
-        self.epoch, self.pos = 0, 0
-        self._order()
-
-    def _order(self):
-        g = torch.Generator().manual_seed(self.seed + (self.epoch if self.reshuffle else 0))
-        self.perm = torch.randperm(self.n, generator=g)
-
-    def next(self, k: int) -> dict[str, torch.Tensor]:
-        "The next `k` examples (crossing into the next epoch as needed)."
-        idx = []
-        while len(idx) < k:
-            take = self.perm[self.pos:self.pos + k - len(idx)]
-            idx = idx + take.tolist()
-            self.pos += len(take)
-            if self.pos == self.n:
-                self.epoch, self.pos = self.epoch + 1, 0
-                self._order()
-        idx = torch.tensor(idx)
-        return {key: v[idx] for key, v in self.examples.items()}
-
-    def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "pos": self.pos}
-
-    def load_state_dict(self, state: dict):
-        self.epoch, self.pos = state["epoch"], state["pos"]
-        self._order()
-
-    def on_eval(self, step: int, val_loss: float, model) -> bool:
-        "Plain data order ignores evaluations (returns whether the data changed)."
-        return False
-
-    def metrics(self) -> dict:
-        return {"epoch": self.epoch + self.pos / self.n}
+def make_source(cfg: TrainConfig, train_ex, tokenizer, device, model):
+    "The batch sampler: plain epochs, or the curriculum's iterative data introduction."
+    if cfg.data_order.startswith("iter-"):
+        return Curriculum(train_ex, cfg, tokenizer, device, model)
+    examples = {"input_ids": train_ex.pack(cfg.block_size)} if isinstance(train_ex, Docs) else train_ex
+    return Batches(examples, cfg.seed, reshuffle=cfg.data_order != "full-repeated")
 
 # %% ../nbs/07_train.ipynb
 def mask_tokens(ids: torch.Tensor, tokenizer, p: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -414,29 +334,6 @@ def evaluate(model, val: dict[str, torch.Tensor], cfg: TrainConfig, tokenizer, d
         out["val/ppl"] = math.exp(min(loss, 50))
     return out
 
-
-@torch.no_grad()
-def document_losses(model, docs: Docs, block_size: int, batch_size: int = 16, device="cpu") -> np.ndarray:
-    "Mean next-token loss of each document under a causal LM (long documents in block_size windows)."
-    model.eval()
-    windows = [(i, s) for i in range(len(docs)) for s in range(0, max(1, len(docs.doc(i)) - 1), block_size)]
-    sums, counts = np.zeros(len(docs)), np.zeros(len(docs))
-    for j in range(0, len(windows), batch_size):
-        chunk = windows[j:j + batch_size]
-        ids = torch.zeros(len(chunk), block_size, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for r, (i, s) in enumerate(chunk):
-            t = torch.from_numpy(docs.doc(i)[s:s + block_size].astype(np.int64))
-            ids[r, :len(t)], mask[r, :len(t)] = t, 1
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits[:, :-1].float()
-        labels = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100).to(device)
-        tok_loss = F.cross_entropy(logits.transpose(1, 2), labels, ignore_index=-100, reduction="none")
-        for r, (i, _) in enumerate(chunk):
-            sums[i] += tok_loss[r].sum().item()
-            counts[i] += (labels[r] != -100).sum().item()
-    model.train()
-    return sums / np.maximum(counts, 1)
-
 # %% ../nbs/07_train.ipynb
 def _distributed() -> tuple[int, int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -445,66 +342,38 @@ def _distributed() -> tuple[int, int, int]:
     return (dist.get_rank(), world, int(os.environ.get("LOCAL_RANK", "0"))) if world > 1 else (0, 1, 0)
 
 
-def default_out_dir(cfg: TrainConfig) -> Path:
-    runs = Path(os.environ.get("TINYHELEN_RUNS") or repo_root() / "runs")
-    return runs / cfg.experiment / (cfg.run_id or cfg.identity()) / "checkpoints"
+@dataclass
+class Placement:
+    "Where this process trains: its rank among `world` processes, its device and the autocast context there."
+    rank: int
+    world: int
+    local_rank: int
+    device: torch.device
+    autocast: object
+
+    @property
+    def cuda(self) -> bool:
+        return self.device.type == "cuda"
 
 
-def _read(cfg: TrainConfig, split: str, files: str):
-    if files:
-        return datasets.load_dataset("json", data_files=files.split(","), split="train")
-    from tinyhelen.data import load_corpus
-    return load_corpus(cfg.version, cfg.genres.split(",") if cfg.genres else None, cfg.size, split,
-                       cfg.data_root or None)
-
-
-def build_examples(data, cfg: TrainConfig, tokenizer):
-    "Docs (pre-training objectives) or a dict of padded example tensors (sft, cls) from a Dataset."
-    if cfg.objective == "sft":
-        return sft_examples(data, tokenizer, cfg.block_size, cfg.prompt_field, cfg.response_field)
-    if cfg.objective == "cls":
-        return cls_examples(data, tokenizer, cfg.block_size, cfg.text_field, cfg.label_field, cfg.num_labels)
-    return tokenize_docs(data, tokenizer, cfg.text_field)
-
-
-def make_source(cfg: TrainConfig, train_ex, tokenizer, device, model):
-    "The batch sampler: plain epochs, or the curriculum's iterative data introduction."
-    if cfg.data_order.startswith("iter-"):
-        from tinyhelen.curriculum import Curriculum
-        return Curriculum(train_ex, cfg, tokenizer, device, model)
-    examples = {"input_ids": train_ex.pack(cfg.block_size)} if isinstance(train_ex, Docs) else train_ex
-    return Batches(examples, cfg.seed, reshuffle=cfg.data_order != "full-repeated")
-
-
-def train(cfg: TrainConfig, train_data: datasets.Dataset | None = None, val_data: datasets.Dataset | None = None,
-          tracker=None, eval_hook=None) -> dict:
-    """Train `cfg.model` on `cfg.objective` to `cfg.max_steps`, resuming the run's newest checkpoint. Returns final metrics.
-
-    `eval_hook(step, model)`, if given, runs on rank 0 after each evaluation (e.g. task metrics on held-out
-    splits); the dict it returns is logged with the validation metrics."""
+def placement(cfg: TrainConfig) -> Placement:
+    "Join the process group under torchrun and pick the device (bf16 autocast and TF32 matmuls on GPU)."
     rank, world, local_rank = _distributed()
     device = torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() and cfg.device != "cpu" else "cpu")
     cuda = device.type == "cuda"
     if cuda:
         torch.cuda.set_device(device)
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else nullcontext()
-    out_dir = Path(cfg.out_dir) if cfg.out_dir else default_out_dir(cfg)
-    seed_everything(cfg.seed)
+    return Placement(rank, world, local_rank, device, torch.autocast("cuda", dtype=torch.bfloat16) if cuda else nullcontext())
 
-    # data
-    tokenizer = load_tokenizer(run_tokenizer(cfg))
-    train_data = train_data if train_data is not None else _read(cfg, cfg.train_split, cfg.train_files)
-    val_data = val_data if val_data is not None else _read(cfg, cfg.val_split, cfg.val_files)
-    train_ex = build_examples(train_data, cfg, tokenizer)
-    val_ex = build_examples(val_data, cfg, tokenizer)
-    val = {"input_ids": val_ex.pack(cfg.block_size)} if isinstance(val_ex, Docs) else val_ex
 
-    # model, optimizer, schedule, sampler — then the newest checkpoint over them
-    task = "cls" if cfg.objective == "cls" else "lm"
-    special = {k: getattr(tokenizer, k) for k in ("pad_token_id", "bos_token_id", "eos_token_id")
-               if getattr(tokenizer, k, None) is not None}
-    mcfg = model_config(cfg.model, vocab_size=max(len(tokenizer), cfg.vocab_size))
+def default_out_dir(cfg: TrainConfig) -> Path:
+    runs = Path(os.environ.get("TINYHELEN_RUNS") or repo_root() / "runs")
+    return runs / cfg.experiment / (cfg.run_id or cfg.identity()) / "checkpoints"
+
+
+def resume_state(cfg: TrainConfig, out_dir: Path) -> tuple[Path | None, dict | None]:
+    "The run's newest checkpoint folder and its saved state, or (None, None); a changed config is refused."
     resume = checkpoints(out_dir)[-1] if checkpoints(out_dir) else None
     state = torch.load(resume / "state.pt", map_location="cpu", weights_only=False) if resume else None
     if state is not None:  # resuming under a changed config would silently train something else
@@ -512,82 +381,127 @@ def train(cfg: TrainConfig, train_data: datasets.Dataset | None = None, val_data
         if old != new:
             raise ValueError(f"{resume} was written with a different config (differs in: "
                              f"{', '.join(k for k in new if old.get(k) != new[k])}); use a new out_dir or the same config")
+    return resume, state
+
+
+def init_model(cfg: TrainConfig, tokenizer, resume: Path | None):
+    "The model: the resumed checkpoint's, else `init_from`'s, else built with random weights from the run's seed."
+    task = "cls" if cfg.objective == "cls" else "lm"
+    special = {k: getattr(tokenizer, k) for k in ("pad_token_id", "bos_token_id", "eos_token_id")
+               if getattr(tokenizer, k, None) is not None}
+    mcfg = model_config(cfg.model, vocab_size=max(len(tokenizer), cfg.vocab_size))
     init = resume or (Path(cfg.init_from) if cfg.init_from else None)
-    if init is not None:
-        cls = model_class(mcfg, task)
-        extra = {"num_labels": cfg.num_labels} if task == "cls" and resume is None else {}
-        model = cls.from_pretrained(init, **extra, **({} if resume else special))
-    else:
-        model = build_model(mcfg, task, cfg.num_labels, seed=cfg.seed, **special)
-    model.to(device).train()
-    optimizer = make_optimizer(model, cfg, fused=cuda)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg))
-    source = make_source(cfg, train_ex, tokenizer, device, model)
-    step, history = 0, []
-    if state is not None:
-        optimizer.load_state_dict(state["optimizer"]); scheduler.load_state_dict(state["scheduler"])
-        source.load_state_dict(state["source"]); set_rng_state(state["rng"])
-        step, history = state["step"], state["history"]
-        if rank == 0:
-            print(f"resuming from {resume}")
-        if rank == 0 and hasattr(tracker, "rewind"):
-            tracker.rewind(step)
+    if init is None:
+        return build_model(mcfg, task, cfg.num_labels, seed=cfg.seed, **special)
+    extra = {"num_labels": cfg.num_labels} if task == "cls" and resume is None else {}
+    return model_class(mcfg, task).from_pretrained(init, **extra, **({} if resume else special))
+
+
+def restore(state: dict, optimizer, scheduler, source) -> tuple[int, list]:
+    "Put a checkpoint's optimizer, schedule, sampler and RNG states back; returns its (step, history)."
+    optimizer.load_state_dict(state["optimizer"]); scheduler.load_state_dict(state["scheduler"])
+    source.load_state_dict(state["source"]); set_rng_state(state["rng"])
+    return state["step"], state["history"]
+
+# %% ../nbs/07_train.ipynb
+def micro_batches(source, cfg: TrainConfig, tokenizer, step: int, world: int) -> list[tuple[dict, torch.Tensor]]:
+    "One optimizer step's global batch as (inputs, labels) micro-batches, the same list on every process."
+    micro_per_step = cfg.grad_accum * world
+    batch = source.next(cfg.micro_batch * micro_per_step)
+    return [make_inputs({k: v[j * cfg.micro_batch:(j + 1) * cfg.micro_batch] for k, v in batch.items()},
+                        cfg, tokenizer, seed=(cfg.seed * 1_000_003 + step) * 1_009 + j)
+            for j in range(micro_per_step)]
+
+
+def backward(net, micro: list, cfg: TrainConfig, place: Placement) -> tuple[torch.Tensor, int]:
+    "Gradients of this process's micro-batches (every world-th); returns their loss (on device) and token count."
+    total_targets = sum(n_targets(labels, cfg.objective) for _, labels in micro)
+    step_loss, tokens = torch.zeros((), device=place.device), 0
+    for k, (inputs, labels) in enumerate(micro[place.rank::place.world]):
+        inputs, labels = {n: v.to(place.device) for n, v in inputs.items()}, labels.to(place.device)
+        sync = k == cfg.grad_accum - 1
+        with (nullcontext() if sync or place.world == 1 else net.no_sync()), place.autocast:
+            loss = loss_sum(net, inputs, labels, cfg.objective) / total_targets
+        (loss * place.world).backward()  # DDP averages gradients over processes; we want their sum
+        step_loss += loss.detach()
+        tokens += int(inputs["input_ids"].numel())
+    return step_loss, tokens
+
+
+def wrap(model, cfg: TrainConfig, place: Placement):
+    "The module the loop calls: compiled on GPU (or when asked), in DDP across processes."
     net = model
-    if cfg.compile == "yes" or (cfg.compile == "auto" and cuda):
+    if cfg.compile == "yes" or (cfg.compile == "auto" and place.cuda):
         net = torch.compile(model)
-    if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[local_rank] if cuda else None)
+    if place.world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[place.local_rank] if place.cuda else None)
+    return net
+
+
+def final_metrics(history: list[dict], step: int, checkpoint: str | None) -> dict:
+    "What `train` returns: the step, the last checkpoint, the history and the latest value of each metric."
+    final = {"step": step, "checkpoint": checkpoint, "history": history}
+    for row in history:
+        final.update({k: v for k, v in row.items() if k != "step"})
+    return final
+
+# %% ../nbs/07_train.ipynb
+def train(cfg: TrainConfig, train_data: datasets.Dataset | None = None, val_data: datasets.Dataset | None = None,
+          tracker=None, eval_hook=None) -> dict:
+    """Train `cfg.model` on `cfg.objective` to `cfg.max_steps`, resuming the run's newest checkpoint. Returns final metrics.
+
+    `eval_hook(step, model)`, if given, runs on rank 0 after each evaluation (e.g. task metrics on held-out
+    splits); the dict it returns is logged with the validation metrics."""
+    place = placement(cfg)
+    out_dir = Path(cfg.out_dir) if cfg.out_dir else default_out_dir(cfg)
+    seed_everything(cfg.seed)
+    tokenizer = load_tokenizer(run_tokenizer(cfg))
+    train_ex, val = read_examples(cfg, tokenizer, train_data, val_data)
+    resume, state = resume_state(cfg, out_dir)
+    model = init_model(cfg, tokenizer, resume)
+    model.to(place.device).train()
+    optimizer = make_optimizer(model, cfg, fused=place.cuda)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg))
+    source = make_source(cfg, train_ex, tokenizer, place.device, model)
+    step, history = restore(state, optimizer, scheduler, source) if state is not None else (0, [])
+    if state is not None and place.rank == 0:
+        print(f"resuming from {resume}")
+        if hasattr(tracker, "rewind"):
+            tracker.rewind(step)
+    net = wrap(model, cfg, place)
 
     def log(row: dict, at: int):
         history.append({"step": at, **row})
-        if tracker is not None and rank == 0:
+        if tracker is not None and place.rank == 0:
             tracker.log(row, step=at)
 
     def checkpoint(at: int):
-        if rank == 0:
+        if place.rank == 0:
             state = {"step": at, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                     "source": source.state_dict(), "rng": rng_state(), "history": history, "world": world,
+                     "source": source.state_dict(), "rng": rng_state(), "history": history, "world": place.world,
                      "config": dataclasses.asdict(cfg)}
             save_checkpoint(out_dir, at, model, tokenizer, state, cfg.keep_last)
-        if world > 1:
+        if place.world > 1:
             dist.barrier()
 
-    device_name = torch.cuda.get_device_name(device) if cuda else "cpu"
-    micro_per_step = cfg.grad_accum * world
-    bar = tqdm(total=cfg.max_steps, initial=step, disable=rank != 0 or not cfg.progress, desc=cfg.experiment)
+    device_name = torch.cuda.get_device_name(place.device) if place.cuda else "cpu"
+    bar = tqdm(total=cfg.max_steps, initial=step, disable=place.rank != 0 or not cfg.progress, desc=cfg.experiment)
     t0, tokens, since_log = time.perf_counter(), 0, 0
-    loss_acc = torch.zeros((), device=device)  # summed on device: no GPU sync until a log step
+    loss_acc = torch.zeros((), device=place.device)  # summed on device: no GPU sync until a log step
     while step < cfg.max_steps:
-        # one optimizer step: the global batch, split into micro-batches; this process runs every world-th
-        batch = source.next(cfg.micro_batch * micro_per_step)
-        micro = [make_inputs({k: v[j * cfg.micro_batch:(j + 1) * cfg.micro_batch] for k, v in batch.items()},
-                             cfg, tokenizer, seed=(cfg.seed * 1_000_003 + step) * 1_009 + j)
-                 for j in range(micro_per_step)]
-        total_targets = sum(n_targets(labels, cfg.objective) for _, labels in micro)
-        step_loss = torch.zeros((), device=device)
-        for k, (inputs, labels) in enumerate(micro[rank::world]):
-            inputs, labels = {n: v.to(device) for n, v in inputs.items()}, labels.to(device)
-            sync = k == cfg.grad_accum - 1
-            with (nullcontext() if sync or world == 1 else net.no_sync()), autocast:
-                loss = loss_sum(net, inputs, labels, cfg.objective) / total_targets
-            (loss * world).backward()  # DDP averages gradients over processes; we want their sum
-            step_loss += loss.detach()
-            tokens += int(inputs["input_ids"].numel())
+        step_loss, n = backward(net, micro_batches(source, cfg, tokenizer, step, place.world), cfg, place)
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip) if cfg.grad_clip > 0 else None
         optimizer.step(); scheduler.step(); optimizer.zero_grad(set_to_none=True)
-        step += 1
+        step, tokens, since_log = step + 1, tokens + n, since_log + 1
         loss_acc += step_loss
-        since_log += 1
         bar.update(1)
-
         logged = (cfg.log_every and step % cfg.log_every == 0) or step == cfg.max_steps
         if logged:
-            if world > 1:
+            if place.world > 1:
                 dist.all_reduce(loss_acc)
             train_loss = loss_acc.item() / since_log  # the sync point
-            tps = tokens * world / (time.perf_counter() - t0)
-            row = {"train/loss": train_loss,
-                   "lr": scheduler.get_last_lr()[0], "tokens_per_s": tps, **source.metrics()}
+            tps = tokens * place.world / (time.perf_counter() - t0)
+            row = {"train/loss": train_loss, "lr": scheduler.get_last_lr()[0], "tokens_per_s": tps, **source.metrics()}
             if grad_norm is not None:
                 row["grad_norm"] = float(grad_norm)
             if (u := mfu(tps, model, cfg.block_size, device_name)) is not None:
@@ -597,8 +511,8 @@ def train(cfg: TrainConfig, train_data: datasets.Dataset | None = None, val_data
             tokens, since_log = 0, 0
             loss_acc.zero_()
         if (cfg.eval_every and step % cfg.eval_every == 0) or step == cfg.max_steps:
-            metrics = evaluate(model, val, cfg, tokenizer, device, autocast, rank, world)
-            if eval_hook is not None and rank == 0:
+            metrics = evaluate(model, val, cfg, tokenizer, place.device, place.autocast, place.rank, place.world)
+            if eval_hook is not None and place.rank == 0:
                 metrics.update(eval_hook(step, model) or {})
                 model.train()
             log(metrics, step)
@@ -609,11 +523,7 @@ def train(cfg: TrainConfig, train_data: datasets.Dataset | None = None, val_data
         if logged:  # throughput windows exclude evaluation and checkpointing
             t0 = time.perf_counter()
     bar.close()
-    final = {"step": step, "checkpoint": str(out_dir / f"step-{step:06d}") if cfg.save_every >= 0 else None,
-             "history": history}
-    for row in history:  # the latest value of each metric
-        final.update({k: v for k, v in row.items() if k != "step"})
-    return final
+    return final_metrics(history, step, str(out_dir / f"step-{step:06d}") if cfg.save_every >= 0 else None)
 
 # %% ../nbs/07_train.ipynb
 def run(config: str | None = None, set: list[str] | None = None) -> dict:

@@ -239,7 +239,7 @@ def train_steps(task: str, n_train: int, cfg: GlueConfig) -> int:
 
 
 def predict(model, examples: dict, batch_size: int = 64) -> np.ndarray:
-    "Logits [N, num_labels] of a classification model over padded examples (tinyhelen.train.cls_examples)."
+    "Logits [N, num_labels] of a classification model over padded examples (tinyhelen.train_data.cls_examples)."
     import torch
     device = next(model.parameters()).device
     model.eval()
@@ -254,7 +254,8 @@ def predict(model, examples: dict, batch_size: int = 64) -> np.ndarray:
 def run_cell(task: str, lr: float, seed: int, data: dict[str, datasets.Dataset], cfg: GlueConfig, work: Path) -> dict:
     "Fine-tune one (task, lr, seed), scoring every evaluation; returns the cell's row at its best validation score."
     from tinyhelen.tokenizers import load_tokenizer
-    from tinyhelen.train import TrainConfig, cls_examples, train
+    from tinyhelen.train import TrainConfig, train
+    from tinyhelen.train_data import cls_examples
     spec, name = TASKS[task], model_name(cfg.checkpoint)
     scratch = cfg.checkpoint == name
     tokenizer = cfg.tokenizer or ("" if scratch else cfg.checkpoint)

@@ -118,7 +118,7 @@ def answer_measures(answer: str) -> dict:
 
 def answer_nll(reference, texts: list[str], block_size: int = 512, batch_size: int = 16) -> list[tuple[float, int]]:
     "(mean next-token loss, tokens scored) of each text under the reference causal LM (model, tokenizer)."
-    from tinyhelen.train import document_losses, tokenize_docs
+    from tinyhelen.train_data import document_losses, tokenize_docs
     model, tok = reference
     docs = tokenize_docs(texts, tok)
     losses = document_losses(model, docs, block_size, batch_size, device=next(model.parameters()).device)
