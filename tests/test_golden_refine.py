@@ -82,10 +82,10 @@ GOLDEN_TOY = {
 GOLDEN_MISC = {
     "questions": "55d6c78e7d90f64e",
     "core_vocab": "e9900a9fbc5f6322",
-    "core_vocabulary": "b7db0b980be1248a",
+    "core_vocabulary": "be6787dda9ecb1c6",  # was b7db0b980be1248a: one vocabulary, split into lab words (intended)
     "oov": "bb02ba5ae51a57eb",
     "corpus_stats": "4bd4dbbde1695295",
-    "text_stats": "57dae6c33b77ea5a",
+    "text_stats": "e0fff311bcae55a7",  # was 57dae6c33b77ea5a: counted against that one vocabulary (intended)
     "answer_measures": "a51ce68f193afe02",
 }
 
