@@ -141,7 +141,9 @@ def test_toy_replay_outputs(toy_run):
 
 
 def test_leaner_eval_questions_and_vocabulary():
-    from tinyhelen.refine import core_vocab, corpus_stats, generate_questions, oov, similarity_bin, training_similarity
+    from tinyhelen.leaner_eval import generate_questions, similarity_bin, training_similarity
+    from tinyhelen.refine import corpus_stats
+    from tinyhelen.refine_text import leaner_vocabulary as core_vocab, oov
     from tinyhelen.stats import core_vocabulary, text_stats
     from tinyhelen.eval.instruct import answer_measures
     examples = [r["question"] for r in load_eval()][:30]

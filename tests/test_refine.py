@@ -12,7 +12,8 @@ import pytest
 import zstandard
 
 from tinyhelen.llm import LocalChatServer
-from tinyhelen.refine import RefineConfig, core_vocab, oov, refine, toy_responder
+from tinyhelen.refine import RefineConfig, refine, toy_responder
+from tinyhelen.refine_text import leaner_vocabulary, oov
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -183,7 +184,7 @@ def test_paper_replay_on_embedded_sample(tmp_path):
     assert rep["genres"]["wiki"]["items"] > 50 and rep["genres"]["textbook"]["items"] > 30
     assert "REPLAY" in rep["backend"] and all(r["backend"] == "replay" for r in items)
     assert rep["oov_rate"] < 0.2 and rep["genres"]["wiki"]["placeholder_density"] > 0.01
-    assert all(oov(r["text"], core_vocab())[0] == pytest.approx(r["oov"]) for r in items if r["n_chunks"] == 1)
+    assert all(oov(r["text"], leaner_vocabulary())[0] == pytest.approx(r["oov"]) for r in items if r["n_chunks"] == 1)
 
 
 def test_shared_call_that_merges_documents_is_asked_again_alone(tmp_path):
