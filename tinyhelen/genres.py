@@ -245,7 +245,7 @@ class Genre:
         "A reply in this kind's answer format, carrying `parts`."
         return "EDITED: " + "\n".join(f"{p} <end>" for p in parts)
 
-
+# %% ../nbs/04c_genres.ipynb
 class Web(Genre):
     "Web pages: a stricter prompt (one main topic, contacts masked), otherwise prose."
     kind = "web"
