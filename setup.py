@@ -31,7 +31,7 @@ setuptools.setup(
     ],
     python_requires=f">={c['min_python']}",
     packages=setuptools.find_namespace_packages(include=[c["lib_path"], f"{c['lib_path']}.*"]),  # data folders too
-    package_data={c["lib_path"]: ["sample_data/**/*"]},
+    package_data={c["lib_path"]: ["sample_data/**/*", "refine_data/*"]},
     include_package_data=True,
     install_requires=c.get("requirements", "").split(),
     extras_require={"dev": c.get("dev_requirements", "").split()},

@@ -22,7 +22,8 @@ from pathlib import Path
 from tinyhelen.core import atomic_write, markdown_table
 from tinyhelen.data import load_corpus
 from tinyhelen.llm import LocalChatServer
-from tinyhelen.refine import RefineConfig, corpus_stats, read_items, refine, toy_responder
+from tinyhelen.leaner_eval import read_items
+from tinyhelen.refine import RefineConfig, corpus_stats, refine, toy_responder
 
 
 def by_genre(ds) -> dict[str, list[str]]:

@@ -12,7 +12,8 @@ import pytest
 import zstandard
 
 from tinyhelen.llm import LocalChatServer
-from tinyhelen.refine import RefineConfig, core_vocab, oov, refine, toy_responder
+from tinyhelen.refine import RefineConfig, refine, toy_responder
+from tinyhelen.refine_text import leaner_vocabulary, oov
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -183,7 +184,7 @@ def test_paper_replay_on_embedded_sample(tmp_path):
     assert rep["genres"]["wiki"]["items"] > 50 and rep["genres"]["textbook"]["items"] > 30
     assert "REPLAY" in rep["backend"] and all(r["backend"] == "replay" for r in items)
     assert rep["oov_rate"] < 0.2 and rep["genres"]["wiki"]["placeholder_density"] > 0.01
-    assert all(oov(r["text"], core_vocab())[0] == pytest.approx(r["oov"]) for r in items if r["n_chunks"] == 1)
+    assert all(oov(r["text"], leaner_vocabulary())[0] == pytest.approx(r["oov"]) for r in items if r["n_chunks"] == 1)
 
 
 def test_shared_call_that_merges_documents_is_asked_again_alone(tmp_path):
@@ -382,3 +383,21 @@ def _cmdline_has(p: Path, text: str) -> bool:
         return text.encode() in (p / "cmdline").read_bytes()
     except OSError:
         return False
+
+
+def test_each_kind_reads_back_the_reply_it_would_replay():
+    "A recorded rewrite, put in a kind's answer format, is what that kind's parser makes of the reply."
+    from datatrove.data import Document
+    from tinyhelen.genres import GENRES, ParseError, render
+    texts = {"code": render("code", "Add two numbers.", "def add(a, b):\n    return a + b"),
+             "instruction": render("instruction", "Name a colour of the sky.", "Blue."),
+             **{g: "The cat sat on the mat. It was warm." for g in ("web", "book", "wiki", "textbook", "conversation")}}
+    for name, text in texts.items():
+        g = GENRES[name]
+        reply = g.reply_of([g.recorded_part(text, 0, 1)])
+        assert g.apply(Document(text="", id="x", metadata={"genre": name}), reply).text == text, name
+    two = GENRES["wiki"].reply_of([GENRES["wiki"].recorded_part("Aa. Bb. Cc. Dd.", k, 2) for k in (0, 1)])
+    assert [GENRES["wiki"].apply(Document(text="", id="x", metadata={"genre": "wiki", "part": k, "n_parts": 2}), two).text
+            for k in (0, 1)] == ["Aa. Bb.", "Cc. Dd."]
+    with pytest.raises(ParseError, match="missing_section"):
+        GENRES["code"].apply(Document(text="", id="x", metadata={"genre": "code"}), GENRES["wiki"].reply_of(["x"]))

@@ -6,112 +6,39 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import os
 import re
-import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-import regex
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
 from .core import DataError, UsageError, atomic_write, markdown_table
-from .data import TEMPLATES, check_stream, words
+from .data import check_stream, words
+from .genres import GENRES, GLUE_FIELDS, GRADES, reject
+from .leaner_eval import generate_questions, read_items, similarity_bin, training_similarity
 from .llm import LLMConfig, Request, make_backend
+from .refine_steps import (Assemble, Chunk, Clean, Finalize, PostProcess, Relabel, Rewrite, Validate, VocabCheck, Write,
+                           report_markdown, sha256)
+from .refine_text import leaner_vocabulary, placeholder_count, split_sentences, strip_placeholders
+from .stats import coverage
 
 # %% auto 0
-__all__ = ['GENRES', 'GRADES', 'GLUE_FIELDS', 'PUNCT', 'BOILERPLATE', 'MENU', 'ABBREV', 'MALE_NAMES', 'FEMALE_NAMES', 'RULES',
-           'FORMAT', 'PROMPTS', 'NARRATIVE_EXTRA', 'GLUE_TASKS', 'COUNTRIES', 'DEMONYMS', 'CITIES', 'COMMON_MALE',
-           'COMMON_FEMALE', 'SEASON', 'MONTH', 'PLACE_TYPES', 'RETRY_REASONS', 'EVAL_BINS', 'GenreSpec', 'render',
-           'unrender', 'reject', 'chunk_reject', 'genre_of', 'record_to_doc', 'RecordReader', 'CorpusReader',
-           'to_ascii', 'strip_markup', 'drop_boilerplate', 'clean_text', 'count_tokens', 'split_sentences',
-           'chunk_text', 'build_prompt', 'relabel_prompt', 'ParseError', 'answer_parts', 'sections', 'parse_grades',
-           'parse_label', 'mask_places', 'map_names', 'vague_dates', 'mask_contacts', 'post_process',
-           'placeholder_count', 'core_vocab', 'oov', 'Step', 'Clean', 'Chunk', 'replay_key', 'Rewrite', 'apply_reply',
-           'post_process_doc', 'natural_text', 'Validate', 'PostProcess', 'Relabel', 'VocabCheck', 'Assemble', 'Write',
-           'sha256', 'report_of', 'report_markdown', 'Finalize', 'RefineConfig', 'pipelines', 'refine', 'toy_responder',
-           'paper_replay', 'generate_questions', 'training_similarity', 'similarity_bin', 'corpus_stats', 'read_items',
-           'compare', 'run', 'report', 'questions', 'add_cli']
+__all__ = ['RETRY_REASONS', 'genre_of', 'record_to_doc', 'RecordReader', 'CorpusReader', 'RefineConfig', 'pipelines', 'refine',
+           'toy_responder', 'paper_replay', 'corpus_stats', 'compare', 'run', 'report', 'questions', 'add_cli']
 
 # %% ../nbs/04_refine.ipynb
-@dataclass(frozen=True)
-class GenreSpec:
-    kind: str            # narrative | web | code | instruction | math | glue
-    budget: int = 0      # chunk budget in tokens; 0 = do not chunk
-    per_call: int = 1    # documents (or problems) per LLM call
-
-
-GENRES: dict[str, GenreSpec] = {
-    "web": GenreSpec("web", 300, 1),
-    "book": GenreSpec("narrative", 300, 1),
-    "wiki": GenreSpec("narrative", 300, 3),
-    "textbook": GenreSpec("narrative", 600, 2),
-    "conversation": GenreSpec("narrative", 600, 1),
-    "code": GenreSpec("code"),
-    "instruction": GenreSpec("instruction"),
-    "math": GenreSpec("math", 0, 8),
-    "glue": GenreSpec("glue"),
-}
-GRADES = "ABCDEF"
-
-def _template(genre: str) -> tuple[str, str]:
-    "(head, middle) of the paper's training-text wrapper of a genre, as `tinyhelen.data.TEMPLATES` renders it."
-    head, rest = TEMPLATES[genre].split("{prompt}")
-    return head, rest.split("{response}")[0]
-
-
-def render(genre: str, prompt: str, response: str) -> str:
-    return TEMPLATES[genre].format(prompt=prompt, response=response)
-
-
-def unrender(genre: str, text: str) -> tuple[str, str] | None:
-    "(prompt, response) of a templated text, or None if it is not in the template."
-    head, mid = _template(genre)
-    if not text.startswith(head) or mid not in text:
-        return None
-    p, r = text[len(head):].split(mid, 1)
-    return p, r
-
-# %% ../nbs/04_refine.ipynb
-GLUE_FIELDS = {"cola": ("sentence",), "sst2": ("sentence",), "mrpc": ("sentence1", "sentence2"),
-               "qqp": ("question1", "question2"), "stsb": ("sentence1", "sentence2"),
-               "mnli": ("premise", "hypothesis"), "qnli": ("question", "sentence"),
-               "rte": ("sentence1", "sentence2"), "wnli": ("sentence1", "sentence2")}
-
-
-def reject(doc_id: str, reason: str, detail: str = "", **meta) -> Document:
-    "An item that will not reach the output, carrying why."
-    return Document(text="", id=doc_id, metadata={"reject": reason, "detail": detail[:300], **meta})
-
-
-def chunk_reject(d: Document, reason: str, detail: str = "", **meta) -> Document:
-    "A failed chunk: it names its document and place, so the whole document is rejected, never written in part."
-    m = d.metadata
-    return reject(d.id, reason, detail, genre=m["genre"], parent=m.get("parent", d.id), chunk=m.get("chunk", 0),
-                  n_chunks=m.get("n_chunks", 1), **meta)
-
-
 _PRINTABLE_ID = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,199}")
 
 
-def _check_record(rec: dict, genre: str, did: str) -> str | None:
-    "What is wrong with a record that parsed as JSON (None: nothing): an id that cannot be one, or code that does not parse."
+def _bad_id(rec: dict) -> str | None:
+    "What is wrong with a record's id (None: nothing); a damaged file decodes into ids no writer makes."
     rid = rec.get("id", rec.get("idx"))
     if rid is not None and (isinstance(rid, bool) or not isinstance(rid, (str, int)) or not _PRINTABLE_ID.fullmatch(str(rid))):
         return f"bad_id: id {str(rid)[:40]!r} is not 1-200 printable ASCII characters (a damaged file decodes into such ids)"
-    if genre == "code":
-        code = rec.get("response") if isinstance(rec.get("response"), str) else (unrender("code", rec.get("text") or "") or ("", None))[1]
-        if code is None:
-            return "bad_code: the text is not in the code template (### CODING INPUT / ### RESPONSE)"
-        try:
-            compile(code, did, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError) as e:
-            return f"bad_code: the solution does not parse as Python ({type(e).__name__}: {e})"
     return None
 
 
@@ -130,7 +57,7 @@ def genre_of(path: str, rec: dict, default: str | None) -> tuple[str | None, str
 
 
 def record_to_doc(rec, path: str, line: int, default_genre: str | None = None) -> Document:
-    "One input record as a Document (or a reject item)."
+    "One input record as a Document (or a reject item); the genre object reads its own fields."
     did = f"{Path(path).name}:{line}"
     if not isinstance(rec, dict):
         return reject(did, "bad_record", f"expected a JSON object, found {type(rec).__name__}")
@@ -139,28 +66,11 @@ def record_to_doc(rec, path: str, line: int, default_genre: str | None = None) -
     if genre not in GENRES:
         return reject(did, "unknown_genre", f"genre {genre!r}; give --genre or a 'genre' field ({', '.join(GENRES)})")
     meta = {"genre": genre, "source": f"{path}:{line}"}
-    problem = _check_record(rec, genre, did)
+    problem = _bad_id(rec) or GENRES[genre].problem(rec, did)
     if problem:
         reason, detail = problem.split(": ", 1)
         return reject(did if reason != "bad_id" else f"{Path(path).name}:{line}", reason, f"{path}, line {line}: {detail}", genre=genre)
-    if genre == "glue":
-        if task not in GLUE_FIELDS or "label" not in rec or any(f not in rec for f in GLUE_FIELDS[task]):
-            return reject(did, "no_text", f"GLUE record of task {task!r} lacks its fields or label")
-        meta.update(task=task, label=rec["label"], fields={f: rec[f] for f in GLUE_FIELDS[task]})
-        return Document(text="\n".join(rec[f] for f in GLUE_FIELDS[task]), id=f"{task}-{did}", metadata=meta)
-    if isinstance(rec.get("text"), str):
-        text = rec["text"]
-    elif genre == "code" and isinstance(rec.get("prompt"), str) and isinstance(rec.get("response"), str):
-        text = render("code", rec["prompt"], rec["response"])
-    elif genre == "math" and isinstance(rec.get("problem"), str):
-        text = render("math", rec["problem"], "\n".join(rec.get("hints") or []))
-    elif genre == "instruction" and isinstance(rec.get("instruction"), str):
-        text = render("instruction", rec["instruction"] + (f"\n{rec['input']}" if rec.get("input") else ""), str(rec.get("output", "")))
-    else:
-        return reject(did, "no_text", f"no text field for genre {genre} (fields: {', '.join(map(str, rec))})")
-    if not text.strip():
-        return reject(did, "empty", "empty text", genre=genre)
-    return Document(text=text, id=did, metadata=meta)
+    return GENRES[genre].document(rec, did, meta, task)
 
 # %% ../nbs/04_refine.ipynb
 from datatrove.pipeline.readers.base import BaseDiskReader
@@ -213,892 +123,6 @@ class CorpusReader(PipelineStep):
                            metadata={"genre": r["genre"], "source": f"{self.args['version']}:{r['id']}"})
 
 # %% ../nbs/04_refine.ipynb
-PUNCT = {"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'", "`": "`",
-         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
-         "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": " - ", "\u2015": " - ", "\u2212": "-",
-         "\u2026": "...", "\u00a0": " ", "\u2009": " ", "\u200a": " ", "\u202f": " ", "\u2002": " ", "\u2003": " ",
-         "\u200b": "", "\ufeff": "", "\u2022": "*", "\u00b7": "*", "\u25cf": "*", "\u00d7": "x", "\u00f7": "/",
-         "\u00bd": "1/2", "\u00bc": "1/4", "\u00be": "3/4", "\u00a9": "(c)", "\u00ae": "(R)", "\u2122": "(TM)",
-         "\u00b0": " degrees", "\u20ac": "EUR ", "\u00a3": "GBP ", "\u2264": "<=", "\u2265": ">=", "\u2260": "!=",
-         "\u2192": "->", "\u00df": "ss", "\u00e6": "ae", "\u00c6": "AE", "\u0153": "oe", "\u00f8": "o", "\u00d8": "O"}
-_PUNCT_RE = re.compile("|".join(map(re.escape, sorted(PUNCT, key=len, reverse=True))))
-
-
-# UTF-8 read as cp1252/Latin-1 ("mojibake"): a lead character followed by Latin-1 symbols or cp1252 punctuation
-_MOJIBAKE = re.compile("[\u00c2\u00c3\u00e2][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2122]+")
-
-
-def to_ascii(text: str) -> str:
-    "Map common punctuation to ASCII, strip accents, drop the rest of non-ASCII."
-    text = _MOJIBAKE.sub("", text)
-    text = _PUNCT_RE.sub(lambda m: PUNCT[m.group()], text)
-    text = unicodedata.normalize("NFKD", text)
-    text = text.encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text)
-
-
-BOILERPLATE = re.compile(  # page furniture, wherever it appears in a line of at most 200 characters
-    r"(all rights reserved|click here|share this|posted (by|in)\b|tag archives|privacy policy|terms of (use|service)|"
-    r"leave a (reply|comment)|powered by|skip to (main )?content|back to top|subscribe to (our|the)|sign up for|"
-    r"follow us|related posts|read more:|bookmark the permalink|cookie (policy|settings)|(use|uses|disable) cookies|"
-    r"\(c\) \d{4}|copyright( \(c\)| \d{4}|:))", re.I)
-MENU = re.compile(r"^\W*(log ?in|sign ?(up|in)|subscribe|advertisement|share|menu|search|home|next|previous)\W*$", re.I)
-
-
-def strip_markup(text: str) -> str:
-    "Drop HTML, Markdown and wiki markup, keeping the words they wrap."
-    text = html.unescape(text)
-    text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.S | re.I)
-    text = re.sub(r"</?[A-Za-z][^<>]{0,300}>", " ", text)
-    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", " ", text)            # markdown image
-    text = re.sub(r"\[([^\]]+)\]\((?:https?://|/)[^)]*\)", r"\1", text)  # markdown link
-    text = re.sub(r"\{\{[^{}]*\}\}", " ", text)                   # wiki template
-    text = re.sub(r"\[\[(?:[^|\]]*\|)?([^\]]+)\]\]", r"\1", text)  # wiki link
-    return text
-
-
-def drop_boilerplate(text: str, max_len: int = 200) -> tuple[str, int]:
-    "Remove short boilerplate lines; returns the text and how many lines went."
-    keep, dropped = [], 0
-    for line in text.split("\n"):
-        if (len(line) <= max_len and BOILERPLATE.search(line)) or MENU.match(line):
-            dropped += 1
-        else:
-            keep.append(line)
-    return "\n".join(keep), dropped
-
-
-def clean_text(text: str, genre: str) -> tuple[str, int]:
-    "The cleaner: ASCII, then (not for code) markup and boilerplate; tidy whitespace."
-    text = to_ascii(text)
-    dropped = 0
-    if GENRES[genre].kind not in ("code", "math"):
-        text, dropped = drop_boilerplate(strip_markup(text))
-        text = re.sub(r"[ \t]+", " ", text)
-        text = re.sub(r" *\n *", "\n", text)
-        text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    return text, dropped
-
-# %% ../nbs/04_refine.ipynb
-_GPT2_PRE = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
-
-
-@lru_cache(maxsize=4)
-def _hf_tokenizer(path: str):
-    from transformers import AutoTokenizer
-    return AutoTokenizer.from_pretrained(path)
-
-
-def count_tokens(text: str, tokenizer: str | None = None) -> int:
-    "GPT-2 pre-tokens of `text` (default), or tokens of a local tokenizer folder."
-    if tokenizer:
-        return len(_hf_tokenizer(tokenizer)(text, add_special_tokens=False)["input_ids"])
-    return len(_GPT2_PRE.findall(text))
-
-
-ABBREV = {"mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "vs", "etc", "e.g", "i.e", "no", "fig", "inc", "ltd",
-          "co", "mt", "u.s", "gen", "col", "lt", "sgt", "rev", "vol", "approx", "dept", "est", "jan", "feb", "mar",
-          "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
-_SENT_END = re.compile(r"""[.!?]+["')\]]*(?=\s+["'(\[]?[A-Z0-9])""")
-
-
-def split_sentences(text: str) -> list[str]:
-    "Sentences of `text`, each keeping its trailing whitespace, so that ''.join(...) == text."
-    out = []
-    for line in re.findall(r"[^\n]*\n+|[^\n]+$", text):
-        pos = 0
-        for m in _SENT_END.finditer(line):
-            word = re.findall(r"[\w.]+$", line[pos:m.start() + 1].rstrip(".!?\"')]"))
-            w = word[0].lower() if word else ""
-            if m.group().startswith(".") and (w in ABBREV or re.fullmatch(r"[a-z]", w)):
-                continue  # "Dr. Smith", "J. K. Rowling"
-            end = m.end() + len(line[m.end():]) - len(line[m.end():].lstrip(" \t"))
-            out.append(line[pos:end]); pos = end
-        if pos < len(line):
-            out.append(line[pos:])
-    return [s for s in out if s]
-
-
-def _words_within(s: str, budget: int, tokenizer: str | None) -> list[str]:
-    """The words of `s`; a word longer than `budget` tokens or `budget` x 8 characters (a line of 5 MB without a space:
-    GPT-2 pre-tokens count a run of letters of any length as one) is cut into pieces of `budget` characters."""
-    out = []
-    for w in re.findall(r"\S+\s*", s):
-        if len(w) <= 8 * budget and count_tokens(w, tokenizer) <= budget:
-            out.append(w)
-            continue
-        step = max(1, budget)  # a token is at least one character: `budget` characters always fit
-        out += [w[i:i + step] for i in range(0, len(w), step)]
-    return out
-
-
-def chunk_text(text: str, budget: int, tokenizer: str | None = None) -> list[str]:
-    "Whole sentences packed into chunks of at most `budget` tokens (longer sentences cut at words)."
-    if budget <= 0:
-        return [text]
-    pieces = []
-    for s in split_sentences(text):
-        if len(s) <= 8 * budget and count_tokens(s, tokenizer) <= budget:
-            pieces.append(s)
-            continue
-        cur = ""
-        for w in _words_within(s, budget, tokenizer):
-            if cur and (len(cur) + len(w) > 8 * budget or count_tokens(cur + w, tokenizer) > budget):
-                pieces.append(cur); cur = ""
-            cur += w
-        pieces.append(cur)
-    chunks, cur, n = [], "", 0
-    for p in pieces:
-        k = count_tokens(p, tokenizer)
-        if cur and (n + k > budget or len(cur) + len(p) > 8 * budget):
-            chunks.append(cur); cur, n = "", 0
-        cur += p; n += k
-    if cur.strip():
-        chunks.append(cur)
-    return [c.strip() for c in chunks if c.strip()]
-
-# %% ../nbs/04_refine.ipynb
-MALE_NAMES = ("Adam Ben Carl David Ethan Frank George Henry Ivan Jack Kevin Leo Mark Noah Oscar Paul Quinn Ryan "
-              "Sam Tom Umar Victor Will Xavier Yusuf Zack").split()
-FEMALE_NAMES = ("Anna Bella Clara Daisy Emma Fiona Grace Hannah Ivy Julia Kate Lily Mia Nora Olivia Penny Queenie "
-                "Rose Sara Tina Uma Vera Wendy Xena Yara Zoe").split()
-
-RULES = f"""Rules:
-1. Use the simplest grammar and only about 2,000 of the most common English words, as in a book for a young child. Explain or leave out anything harder.
-2. Keep the main content. Leave out advertising, navigation text, markup, rude or violent detail, and facts a young child would not need.
-3. Replace every person's name by a name from these lists with the same first letter and the same gender. Boys and men: {", ".join(MALE_NAMES)}. Girls and women: {", ".join(FEMALE_NAMES)}.
-4. Replace the name of a place or an organisation by its first two letters in capitals and a plain word for what it is, for example "France" -> "FR country", "Paris" -> "PA city", "Harvard University" -> "HA university", "Google" -> "GO company".
-5. Say dates and times vaguely ("one summer", "long ago") unless the exact time matters to the story.
-6. Describe books, songs, films and works of art in plain words instead of naming them."""
-
-FORMAT = """Work it out step by step if you need to. Then write EDITED: and after it the rewritten text. The input has {n} document(s), each ending with <end>; end each rewritten document with <end> too, in the same order, and write nothing after the last <end>."""
-
-PROMPTS = {
-    "narrative": "Rewrite the {genre} text below so that a young child can read it.\n\n{rules}\n{extra}\n{format}\n\nTEXT:\n{text}",
-    "web": ("Rewrite the web page text below as a short, simple piece for a young child's textbook. Web text is noisy, so be strict: "
-            "keep only the one main topic, written as formal and simple prose; leave out menus, ads, promotions, comments, "
-            "links, dates of posting and anything not about the main topic. Replace e-mail addresses, web links and phone "
-            "numbers by [email], [link] and [phone]. If nothing worth keeping is left, answer EDITED: <end>.\n\n{rules}\n{format}\n\nTEXT:\n{text}"),
-    "code": ("Below is a programming task and its solution. Rewrite them for a young learner: use simple words in the task, "
-             "in the comments and in any explanation, and give variables and functions plain names, but keep the code doing "
-             "exactly the same thing (same inputs, same outputs, same behaviour) and keep it valid code.\n\n{rules}\n\n"
-             "Answer in this form:\nEDITED:\nTASK: <the simpler task>\nSOLUTION: <the simpler solution>\n<end>\n\nTASK:\n{prompt}\n\nSOLUTION:\n{response}"),
-    "instruction": ("Below is an instruction, its input and a response. Rewrite all three so that a young child can read them, "
-                    "keeping the response a correct answer to the instruction.\n\n{rules}\n\nAnswer in this form (write None "
-                    "if there is no input):\nEDITED:\nTASK: <instruction>\nINPUT: <input>\nRESPONSE: <response>\n<end>\n\n"
-                    "INSTRUCTION:\n{prompt}\n\nRESPONSE:\n{response}"),
-    "math": ("Grade how hard each numbered math problem below is for a young child, from A (very easy: counting, adding "
-             "small numbers) to F (very hard: advanced algebra, calculus). Answer in this form, one line per problem:\n"
-             "EDITED:\n1: <grade>\n2: <grade>\n...\n<end>\n\n{text}"),
-    "glue": ("Rewrite this {task_name} example so that a young child can read it. Keep its meaning so that the correct "
-             "answer stays the same: {label_text}.\n\n{rules}\n\nAnswer in this form:\nEDITED:\n{fields_form}\n<end>\n\n{fields}"),
-    "relabel": "{question}\n\n{fields}\n\nAnswer with the number only: {options}.",
-    "reask": ("These words in your answer are not among the 2,000 most common English words: {words}. Write the same "
-              "answer again in the same form, using common words instead of these (keep the capitalised placeholders)."),
-    "questions": ("Here are questions that a young child could answer:\n{examples}\n\nWrite {n} new questions like these: "
-                  "simple words, short, different from each other and from the examples, about everyday life, nature, "
-                  "feelings, stories and simple facts. Answer in this form:\nEDITED:\n1. <question>\n2. <question>\n...\n<end>"),
-}
-NARRATIVE_EXTRA = {"conversation": "This is the text of a conversation: keep it as spoken lines and add no narration.",
-                   "textbook": "This is a textbook lesson: keep its sections and its teaching purpose.",
-                   "wiki": "This is an encyclopedia article: keep its facts that a child can understand.",
-                   "book": "This is part of a book: keep the story."}
-
-GLUE_TASKS = {  # name, question for re-labelling, label meanings (index = label)
-    "cola": ("grammar check", "Is this sentence grammatically acceptable?", ["0 = no", "1 = yes"]),
-    "sst2": ("movie review", "Is the feeling of this sentence negative or positive?", ["0 = negative", "1 = positive"]),
-    "mrpc": ("paraphrase", "Do the two sentences mean the same thing?", ["0 = no", "1 = yes"]),
-    "qqp": ("question pair", "Do the two questions ask the same thing?", ["0 = no", "1 = yes"]),
-    "stsb": ("sentence similarity", "How similar in meaning are the two sentences, from 0 (not at all) to 5 (the same)?",
-             [f"{i}" for i in range(6)]),
-    "mnli": ("inference", "Given the premise, is the hypothesis true, maybe true, or false?",
-             ["0 = true (entailment)", "1 = maybe (neutral)", "2 = false (contradiction)"]),
-    "qnli": ("question answering", "Does the sentence contain the answer to the question?", ["0 = yes", "1 = no"]),
-    "rte": ("inference", "Does the first sentence mean that the second one is true?", ["0 = yes", "1 = no"]),
-    "wnli": ("inference", "Does the first sentence mean that the second one is true?", ["0 = no", "1 = yes"]),
-}
-
-
-def build_prompt(genre: str, texts: list[str], meta: dict | None = None) -> str:
-    "The user message for one call over `texts` (several documents, or several math problems)."
-    spec, meta = GENRES[genre], meta or {}
-    if spec.kind in ("narrative", "web"):
-        body = "\n".join(f"{t} <end>" for t in texts)
-        return PROMPTS[spec.kind].format(genre=genre, rules=RULES, extra=NARRATIVE_EXTRA.get(genre, ""),
-                                         format=FORMAT.format(n=len(texts)), text=body)
-    if spec.kind in ("code", "instruction"):
-        p, r = unrender(genre, texts[0]) or (texts[0], "")
-        return PROMPTS[spec.kind].format(rules=RULES, prompt=p, response=r)
-    if spec.kind == "math":
-        problems = [unrender("math", t)[0] if unrender("math", t) else t for t in texts]
-        return PROMPTS["math"].format(text="\n\n".join(f"{i}. {p}" for i, p in enumerate(problems, 1)))
-    task, fields = meta["task"], meta["fields"]
-    name, _, labels = GLUE_TASKS[task]
-    label = meta["label"]
-    label_text = (f"the label is {label}" if task == "stsb" else
-                  f"the label is {labels[int(label)]}" if 0 <= int(label) < len(labels) else f"the label is {label}")
-    return PROMPTS["glue"].format(task_name=name, label_text=label_text, rules=RULES,
-                                  fields_form="\n".join(f"{k.upper()}: <{k}>" for k in fields),
-                                  fields="\n".join(f"{k.upper()}: {v}" for k, v in fields.items()))
-
-
-def relabel_prompt(task: str, fields: dict) -> str:
-    _, question, labels = GLUE_TASKS[task]
-    return PROMPTS["relabel"].format(question=question, options=", ".join(labels),
-                                     fields="\n".join(f"{k.upper()}: {v}" for k, v in fields.items()))
-
-# %% ../nbs/04_refine.ipynb
-class ParseError(ValueError):
-    "A reply that cannot be used; `reason` is the counted reject reason."
-    def __init__(self, reason: str, detail: str = ""):
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-
-
-def answer_parts(reply: str, n: int) -> list[str]:
-    "The `n` documents of a reply: after the last EDITED:, split on <end>, all ending with <end>."
-    if "EDITED:" not in reply:
-        raise ParseError("no_answer_marker", reply[:80])
-    body = reply.rsplit("EDITED:", 1)[1].strip()
-    if not body.endswith("<end>"):
-        raise ParseError("no_end_marker", body[-80:])
-    parts = [p.strip() for p in body.split("<end>")[:-1]]
-    if len(parts) != n:
-        raise ParseError("wrong_part_count", f"expected {n}, got {len(parts)}")
-    return parts
-
-
-def sections(part: str, names: list[str]) -> dict[str, str]:
-    "Split `NAME: value` sections (values may span lines); every name must be there."
-    pat = re.compile(r"^(%s):[ \t]*" % "|".join(map(re.escape, names)), re.M)
-    marks = list(pat.finditer(part))
-    found = {m.group(1): part[m.end():(marks[i + 1].start() if i + 1 < len(marks) else len(part))].strip()
-             for i, m in enumerate(marks)}
-    missing = [k for k in names if k not in found]
-    if missing:
-        raise ParseError("missing_section", ", ".join(missing))
-    return found
-
-
-def parse_grades(part: str, n: int) -> list[str]:
-    grades = dict(re.findall(r"^\s*(\d+)\s*[:.)-]\s*\(?([A-F])\b", part, re.M))
-    out = [grades.get(str(i)) for i in range(1, n + 1)]
-    if None in out:
-        raise ParseError("unparsable_grade", f"grades for {sum(g is None for g in out)} of {n} problems missing")
-    return out
-
-
-def parse_label(reply: str, task: str) -> float:
-    m = re.search(r"-?\d+(\.\d+)?", reply.rsplit("EDITED:", 1)[-1])
-    if not m:
-        raise ParseError("unparsable_label", reply[:80])
-    return float(m.group())
-
-# %% ../nbs/04_refine.ipynb
-COUNTRIES = """Afghanistan|Albania|Algeria|Andorra|Angola|Antigua and Barbuda|Argentina|Armenia|Australia|Austria|
-Azerbaijan|Bahamas|Bahrain|Bangladesh|Barbados|Belarus|Belgium|Belize|Benin|Bhutan|Bolivia|Bosnia and Herzegovina|Botswana|
-Brazil|Brunei|Bulgaria|Burkina Faso|Burundi|Cambodia|Cameroon|Canada|Cape Verde|Central African Republic|Chad|Chile|China|
-Colombia|Comoros|Congo|Costa Rica|Croatia|Cuba|Cyprus|Czech Republic|Czechia|Denmark|Djibouti|Dominica|Dominican Republic|
-East Timor|Ecuador|Egypt|El Salvador|England|Equatorial Guinea|Eritrea|Estonia|Eswatini|Ethiopia|Fiji|Finland|France|Gabon|
-Gambia|Georgia|Germany|Ghana|Greece|Grenada|Guatemala|Guinea|Guinea-Bissau|Guyana|Haiti|Honduras|Hungary|Iceland|India|
-Indonesia|Iran|Iraq|Ireland|Israel|Italy|Ivory Coast|Jamaica|Japan|Jordan|Kazakhstan|Kenya|Kiribati|Kosovo|Kuwait|Kyrgyzstan|
-Laos|Latvia|Lebanon|Lesotho|Liberia|Libya|Liechtenstein|Lithuania|Luxembourg|Madagascar|Malawi|Malaysia|Maldives|Mali|Malta|
-Marshall Islands|Mauritania|Mauritius|Mexico|Micronesia|Moldova|Monaco|Mongolia|Montenegro|Morocco|Mozambique|Myanmar|Burma|
-Namibia|Nauru|Nepal|Netherlands|New Zealand|Nicaragua|Niger|Nigeria|North Korea|North Macedonia|Norway|Oman|Pakistan|Palau|
-Palestine|Panama|Papua New Guinea|Paraguay|Peru|Philippines|Poland|Portugal|Qatar|Romania|Russia|Rwanda|Saint Lucia|Samoa|
-San Marino|Saudi Arabia|Scotland|Senegal|Serbia|Seychelles|Sierra Leone|Singapore|Slovakia|Slovenia|Solomon Islands|Somalia|
-South Africa|South Korea|South Sudan|Spain|Sri Lanka|Sudan|Suriname|Sweden|Switzerland|Syria|Taiwan|Tajikistan|Tanzania|
-Thailand|Togo|Tonga|Trinidad and Tobago|Tunisia|Turkey|Turkmenistan|Tuvalu|Uganda|Ukraine|United Arab Emirates|
-United Kingdom|United States|United States of America|Uruguay|Uzbekistan|Vanuatu|Vatican City|Venezuela|Vietnam|Wales|Yemen|
-Zambia|Zimbabwe|Britain|Great Britain|America|USA|UK|U.S.|U.K.""".replace("\n", "").split("|")
-DEMONYMS = {"Afghan": "Afghanistan", "Albanian": "Albania", "Algerian": "Algeria", "American": "America",
-            "Argentine": "Argentina", "Argentinian": "Argentina", "Armenian": "Armenia", "Australian": "Australia",
-            "Austrian": "Austria", "Bangladeshi": "Bangladesh", "Belgian": "Belgium", "Bolivian": "Bolivia",
-            "Brazilian": "Brazil", "British": "Britain", "Bulgarian": "Bulgaria", "Cambodian": "Cambodia",
-            "Canadian": "Canada", "Chilean": "Chile", "Chinese": "China", "Colombian": "Colombia", "Croatian": "Croatia",
-            "Cuban": "Cuba", "Czech": "Czechia", "Danish": "Denmark", "Dutch": "Netherlands", "Egyptian": "Egypt",
-            "English": "England", "Ethiopian": "Ethiopia", "Filipino": "Philippines", "Finnish": "Finland",
-            "French": "France", "German": "Germany", "Ghanaian": "Ghana", "Greek": "Greece", "Haitian": "Haiti",
-            "Hungarian": "Hungary", "Icelandic": "Iceland", "Indian": "India", "Indonesian": "Indonesia",
-            "Iranian": "Iran", "Iraqi": "Iraq", "Irish": "Ireland", "Israeli": "Israel", "Italian": "Italy",
-            "Jamaican": "Jamaica", "Japanese": "Japan", "Jordanian": "Jordan", "Kenyan": "Kenya", "Korean": "Korea",
-            "Lebanese": "Lebanon", "Libyan": "Libya", "Malaysian": "Malaysia", "Mexican": "Mexico",
-            "Mongolian": "Mongolia", "Moroccan": "Morocco", "Nepali": "Nepal", "Nigerian": "Nigeria",
-            "Norwegian": "Norway", "Pakistani": "Pakistan", "Palestinian": "Palestine", "Peruvian": "Peru",
-            "Polish": "Poland", "Portuguese": "Portugal", "Romanian": "Romania", "Russian": "Russia",
-            "Saudi": "Saudi Arabia", "Scottish": "Scotland", "Serbian": "Serbia", "Somali": "Somalia",
-            "Spanish": "Spain", "Sudanese": "Sudan", "Swedish": "Sweden", "Swiss": "Switzerland", "Syrian": "Syria",
-            "Taiwanese": "Taiwan", "Thai": "Thailand", "Tunisian": "Tunisia", "Turkish": "Turkey",
-            "Ugandan": "Uganda", "Ukrainian": "Ukraine", "Venezuelan": "Venezuela", "Vietnamese": "Vietnam",
-            "Welsh": "Wales", "Yemeni": "Yemen", "Zimbabwean": "Zimbabwe", "Basque": "Basque Country",
-            "Spaniard": "Spain", "Swede": "Sweden", "Dane": "Denmark", "Finn": "Finland", "Pole": "Poland", "Scot": "Scotland"}
-CITIES = """London|Paris|Berlin|Madrid|Rome|Moscow|Beijing|Shanghai|Tokyo|Osaka|Seoul|Delhi|New Delhi|Mumbai|Bangkok|
-Singapore City|Sydney|Melbourne|Toronto|Montreal|Vancouver|New York|New York City|Los Angeles|Chicago|Houston|Boston|
-San Francisco|Seattle|Washington, D.C.|Philadelphia|Miami|Atlanta|Dallas|Detroit|Mexico City|Rio de Janeiro|Sao Paulo|
-Buenos Aires|Lima|Cairo|Lagos|Nairobi|Istanbul|Athens|Vienna|Prague|Warsaw|Budapest|Amsterdam|Brussels|Lisbon|Dublin|
-Edinburgh|Manchester|Liverpool|Glasgow|Stockholm|Oslo|Copenhagen|Helsinki|Zurich|Geneva|Munich|Hamburg|Milan|Naples|
-Venice|Florence|Barcelona|Jerusalem|Tehran|Baghdad|Karachi|Dhaka|Jakarta|Manila|Hanoi|Hong Kong|Kyoto|Dubai|Riyadh|
-Johannesburg|Cape Town|Valladolid|Halifax|Winnipeg|Ottawa|Oxford|Cambridge|Bilbao""".replace("\n", "").split("|")
-COMMON_MALE = set("""Aaron Alan Albert Alexander Andrew Anthony Arthur Brian Bruce Charles Christopher Daniel Dennis Donald
-Douglas Edward Eric Eugene Gary Gerald Gregory Harold Harry Jacob James Jason Jeffrey Jeremy Jerry John Jonathan Joseph
-Joshua Justin Keith Kenneth Larry Lawrence Louis Matthew Michael Nathan Nicholas Patrick Peter Philip Ralph Raymond Richard
-Robert Roger Ronald Russell Samuel Scott Stephen Steven Terry Thomas Timothy Walter Wayne William Charlie Oliver Jim Bob
-Joe Mike Dave Steve Chris Tony Malcolm Luke Simon Alex Martin Hugh Ian Colin""".split())
-COMMON_FEMALE = set("""Alice Amanda Amy Andrea Angela Ann Ashley Barbara Betty Beverly Brenda Carol Carolyn Catherine
-Cheryl Christina Christine Cynthia Deborah Debra Diana Diane Donna Doris Dorothy Elizabeth Emily Evelyn Frances Gloria Heather
-Helen Jacqueline Janet Janice Jean Jennifer Jessica Joan Joyce Judith Judy Julie Karen Kathleen Kathryn Kelly Kimberly
-Laura Linda Lisa Lori Margaret Maria Marie Marilyn Martha Mary Megan Melissa Michelle Nancy Nicole Pamela Patricia Rachel
-Rebecca Ruth Sandra Sarah Sharon Shirley Stephanie Susan Teresa Theresa Erica Jane Lucy Sophie
-Ella Chloe Amelia Jessie Tania Brenda Monica Nina""".split())
-SEASON = {m: s for s, ms in {"winter": "December January February", "spring": "March April May",
-                             "summer": "June July August", "fall": "September October November"}.items() for m in ms.split()}
-MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
-PLACE_TYPES = ("country city state province place town village river company university school college team group "
-               "organization department church street island mountain lake club band party agency hospital museum "
-               "park region area county store shop airport station bank").split()
-
-
-@lru_cache(maxsize=1)
-def _entity_table() -> tuple[re.Pattern, dict]:
-    table = {c: f"{c[:2].upper()} country" for c in COUNTRIES}
-    table.update({d: f"{c[:2].upper()} country" for d, c in DEMONYMS.items()})
-    table.update({c: f"{c[:2].upper()} city" for c in CITIES})
-    names = sorted(table, key=len, reverse=True)  # longest first: "New York City" before "New York"
-    pat = re.compile(r"(?<![\w.])(?:the )?(%s)(?![\w])" % "|".join(map(re.escape, names)))
-    return pat, table
-
-
-def mask_places(text: str) -> str:
-    "Countries and demonyms -> 'XX country', cities -> 'XX city' (one pass; no replacement is replaced)."
-    pat, table = _entity_table()
-    return pat.sub(lambda m: ("the " if m.group().startswith("the ") else "") + table[m.group(1)], text)
-
-
-def map_names(text: str) -> str:
-    "Common first names not in the fixed lists -> the fixed name with the same initial and gender."
-    male = {n[0]: n for n in MALE_NAMES}
-    female = {n[0]: n for n in FEMALE_NAMES}
-    def sub(m):
-        w = m.group()
-        if w in COMMON_MALE: return male[w[0]]
-        if w in COMMON_FEMALE: return female[w[0]]
-        return w
-    return re.sub(r"\b[A-Z][a-z]+\b", sub, text)
-
-
-def vague_dates(text: str) -> str:
-    "Exact dates and clock times -> vague phrases; bare years stay."
-    text = re.sub(MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{3,4})\b", lambda m: f"a {SEASON[m.group(1)]} day in {m.group(3)}", text)
-    text = re.sub(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+" + MONTH + r",?\s+(\d{3,4})\b", lambda m: f"a {SEASON[m.group(2)]} day in {m.group(3)}", text)
-    text = re.sub(r"\b(\d{4})-(\d{2})-(\d{2})\b", r"one day in \1", text)
-    text = re.sub(r"\b\d{1,2}/\d{1,2}/(\d{4})\b", r"one day in \1", text)
-    text = re.sub(MONTH + r",?\s+(\d{4})\b", lambda m: f"the {SEASON[m.group(1)]} of {m.group(2)}", text)
-    text = re.sub(MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?\b", lambda m: f"a {SEASON[m.group(1)]} day", text)
-    return re.sub(r"\b\d{1,2}:\d{2}(:\d{2})?\s*([ap]\.?m\.?)?", "some time", text, flags=re.I)
-
-
-def mask_contacts(text: str) -> str:
-    "E-mail addresses, web links and phone numbers -> [email], [link], [phone]."
-    text = re.sub(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b", "[email]", text)
-    text = re.sub(r"\b(?:https?://|www\.)[^\s<>\"')\]]+", "[link]", text)
-    return re.sub(r"(?<![\w])\+?(?:\(\d{1,4}\)[\s.-]?|\d{1,4}[\s.-])?\d{3,4}[\s.-]\d{3,4}(?:[\s.-]\d{2,4})?(?![\w])", "[phone]", text)
-
-
-def post_process(text: str) -> str:
-    "All entity rules, in order: contacts, dates, places, names."
-    return map_names(mask_places(vague_dates(mask_contacts(text))))
-
-
-_MASK = re.compile(r"\b[A-Z]{2,3} (?:%s)\b|\[(?:email|link|phone)\]" % "|".join(PLACE_TYPES))
-
-
-def placeholder_count(text: str) -> int: return len(_MASK.findall(text))
-
-# %% ../nbs/04_refine.ipynb
-@lru_cache(maxsize=4)
-def core_vocab(n: int = 2000, lang: str = "en") -> frozenset:
-    "The `n` most frequent words of `wordfreq`, as lab words, plus the fixed names and placeholder words."
-    import wordfreq
-    core = {w for item in wordfreq.top_n_list(lang, n) for w in words(item)}
-    core |= {w.lower() for w in MALE_NAMES + FEMALE_NAMES} | set(PLACE_TYPES) | {"email", "link", "phone"}
-    return frozenset(core)
-
-
-def oov(text: str, core=None) -> tuple[float, list[str]]:
-    "(out-of-vocabulary rate, offending words by frequency) of `text`; masks' capital letters do not count."
-    core = core_vocab() if core is None else core
-    ws = words(_MASK.sub(" ", text))
-    bad = [w for w in ws if w not in core]
-    return (len(bad) / len(ws) if ws else 0.0), [w for w, _ in Counter(bad).most_common()]
-
-# %% ../nbs/04_refine.ipynb
-def _batched(it, n):
-    buf = []
-    for x in it:
-        buf.append(x)
-        if len(buf) >= n:
-            yield buf; buf = []
-    if buf:
-        yield buf
-
-
-class Step(PipelineStep):
-    "A refinement step: rejected items pass through; `process(batch)` handles the rest."
-    type = "🪶 - REFINE"
-    batch = 1
-    usage_dir: str | None = None  # where an LLM step leaves its task's token/cost totals
-
-    def run(self, data, rank: int = 0, world_size: int = 1):
-        for items in _batched(data, self.batch):
-            live = [d for d in items if not d.metadata.get("reject")]
-            out = list(self.process(live)) if live else []
-            for d in out:
-                self.stat_update(f"rejected_{d.metadata['reject']}" if d.metadata.get("reject") else "forwarded")
-            yield from (d for d in items if d.metadata.get("reject"))
-            yield from out
-        if getattr(self, "_backend", None) is not None and self.usage_dir:
-            with atomic_write(Path(self.usage_dir) / f"{self.name}-{rank:05d}.json") as f:
-                json.dump(self._backend.usage.as_dict(), f)
-
-    def process(self, docs: list[Document]):
-        yield from docs
-
-
-class Clean(Step):
-    "ASCII, markup and boilerplate; empty results are rejected."
-    name = "clean"
-
-    def process(self, docs):
-        for d in docs:
-            text, dropped = clean_text(d.text, d.metadata["genre"])
-            if GENRES[d.metadata["genre"]].kind == "glue":
-                d.metadata["fields"] = {k: clean_text(v, "glue")[0] for k, v in d.metadata["fields"].items()}
-            d.metadata["boilerplate_lines"] = dropped
-            if not text.strip() or (GENRES[d.metadata["genre"]].kind == "glue" and not all(d.metadata["fields"].values())):
-                yield reject(d.id, "empty", "nothing left after cleaning", genre=d.metadata["genre"])
-                continue
-            d.metadata["original"] = d.text
-            d.text = text
-            yield d
-
-
-class Chunk(Step):
-    "Sentence-aware chunks of each genre's token budget; one Document per chunk."
-    name = "chunk"
-
-    def __init__(self, tokenizer: str | None = None, max_chunks: int = 0):
-        super().__init__()
-        self.tokenizer, self.max_chunks = tokenizer, max_chunks
-
-    def process(self, docs):
-        for d in docs:
-            chunks = chunk_text(d.text, GENRES[d.metadata["genre"]].budget, self.tokenizer)
-            if self.max_chunks and len(chunks) > self.max_chunks:
-                yield reject(d.id, "too_long", f"{len(chunks)} chunks > max_chunks={self.max_chunks}", genre=d.metadata["genre"])
-                continue
-            for k, c in enumerate(chunks):
-                meta = {key: v for key, v in d.metadata.items() if key != "original"}
-                yield Document(text=c, id=f"{d.id}#{k}", metadata={**meta, "parent": d.id, "chunk": k, "n_chunks": len(chunks),
-                                                                   "tokens": count_tokens(c, self.tokenizer)})
-
-# %% ../nbs/04_refine.ipynb
-def replay_key(d: Document) -> str:
-    "`parent#chunk/n_chunks`: what a replay table needs to find an item's recorded rewrite."
-    m = d.metadata
-    return f"{m.get('parent', d.id)}#{m.get('chunk', 0)}/{m.get('n_chunks', 1)}"
-
-
-def _splits(reply: str, n: int) -> bool:
-    try:
-        answer_parts(reply, n)
-        return True
-    except ParseError:
-        return False
-
-
-class Rewrite(Step):
-    "Build each call's prompt, ask the LLM (cached), attach the reply to the call's items."
-    name = "rewrite"
-
-    def __init__(self, llm: LLMConfig, batch: int = 64, tokenizer: str | None = None):
-        super().__init__()
-        self.llm, self.batch, self.tokenizer = llm, batch, tokenizer
-        self._backend = None
-
-    @property
-    def backend(self):
-        if self._backend is None:
-            self._backend = make_backend(self.llm, **getattr(self, "backend_kw", {}))
-        return self._backend
-
-    def group(self, docs):
-        "Consecutive items that share one call."
-        groups, cur = [], []
-        for d in docs:
-            spec = GENRES[d.metadata["genre"]]
-            fits = (cur and cur[0].metadata["genre"] == d.metadata["genre"] and len(cur) < spec.per_call
-                    and (spec.kind == "math" or (d.metadata.get("n_chunks") == 1 and cur[-1].metadata.get("n_chunks") == 1
-                         and sum(x.metadata.get("tokens", 0) for x in cur) + d.metadata.get("tokens", 0) <= spec.budget)))
-            if fits:
-                cur.append(d)
-            else:
-                if cur: groups.append(cur)
-                cur = [d]
-        if cur: groups.append(cur)
-        return groups
-
-    def request(self, g: list[Document]) -> Request:
-        prompt = build_prompt(g[0].metadata["genre"], [d.text for d in g], g[0].metadata)
-        return Request.user(prompt, system=self.llm.system_prompt, replay_key=[replay_key(d) for d in g])
-
-    def process(self, docs):
-        groups = self.group(docs)
-        reqs = [self.request(g) for g in groups]
-        reps = self.backend.generate(reqs)
-        # a shared call whose reply does not split into one part per document is asked again document by document
-        bad = [i for i, (g, rep) in enumerate(zip(groups, reps))
-               if len(g) > 1 and GENRES[g[0].metadata["genre"]].kind != "math" and rep.ok and not _splits(rep.text, len(g))]
-        if bad:
-            solo = [[d] for i in bad for d in groups[i]]
-            self.stat_update("solo_retries", value=len(solo))
-            solo_reqs = [self.request(g) for g in solo]
-            keep = [i for i in range(len(groups)) if i not in set(bad)]
-            groups = [groups[i] for i in keep] + solo
-            reqs, reps = [reqs[i] for i in keep] + solo_reqs, [reps[i] for i in keep] + self.backend.generate(solo_reqs)
-            order = sorted(range(len(groups)), key=lambda i: docs.index(groups[i][0]))  # the assembler needs input order
-            groups, reqs, reps = [groups[i] for i in order], [reqs[i] for i in order], [reps[i] for i in order]
-        for g, req, rep in zip(groups, reqs, reps):
-            for k, d in enumerate(g):
-                if not rep.ok:
-                    yield chunk_reject(d, "llm_error", rep.error)
-                    continue
-                d.metadata.update(messages=req.messages, reply=rep.text, part=k, n_parts=len(g),
-                                  cached=rep.cached, backend=self.backend.name)
-                yield d
-
-# %% ../nbs/04_refine.ipynb
-def apply_reply(d: Document, reply: str, keep_grade: str = "C") -> Document:
-    "The item rewritten by its reply; raises ParseError with the reject reason."
-    genre, m = d.metadata["genre"], d.metadata
-    kind = GENRES[genre].kind
-    if kind == "math":  # one answer grading all the call's problems
-        grade = parse_grades(answer_parts(reply, 1)[0], m.get("n_parts", 1))[m.get("part", 0)]
-        m["grade"] = grade
-        if GRADES.index(grade) > GRADES.index(keep_grade):
-            raise ParseError("too_hard", f"grade {grade} > {keep_grade}")
-        return d
-    part = answer_parts(reply, m.get("n_parts", 1))[m.get("part", 0)]
-    if not part:
-        raise ParseError("empty_reply")
-    if kind == "code":
-        s = sections(part, ["TASK", "SOLUTION"])
-        if not s["TASK"] or not s["SOLUTION"]:
-            raise ParseError("missing_section", "empty TASK or SOLUTION")
-        d.text = render("code", s["TASK"], s["SOLUTION"])
-    elif kind == "instruction":
-        s = sections(part, ["TASK", "INPUT", "RESPONSE"])
-        inp = "" if s["INPUT"].strip().lower() in ("none", "") else "\n" + s["INPUT"]
-        d.text = render("instruction", s["TASK"] + inp, s["RESPONSE"])
-    elif kind == "glue":
-        s = sections(part, [k.upper() for k in m["fields"]])
-        m["fields"] = {k: s[k.upper()] for k in m["fields"]}
-        if not all(m["fields"].values()):
-            raise ParseError("missing_section", "an empty field")
-        d.text = "\n".join(m["fields"].values())
-    else:
-        d.text = part
-    return d
-
-
-def post_process_doc(d: Document) -> Document:
-    "Entity rules on the natural-language parts only (code keeps its solution, math is untouched)."
-    kind = GENRES[d.metadata["genre"]].kind
-    if kind == "math":
-        return d
-    if kind in ("code", "instruction"):
-        p, r = unrender(d.metadata["genre"], d.text)
-        d.text = render(d.metadata["genre"], post_process(p), r if kind == "code" else post_process(r))
-    elif kind == "glue":
-        d.metadata["fields"] = {k: post_process(v) for k, v in d.metadata["fields"].items()}
-        d.text = "\n".join(d.metadata["fields"].values())
-    else:
-        d.text = post_process(d.text)
-    return d
-
-
-def natural_text(d: Document) -> str:
-    "The part of an item that the vocabulary rules apply to (code: the task only)."
-    kind = GENRES[d.metadata["genre"]].kind
-    if kind == "code":
-        return (unrender("code", d.text) or (d.text, ""))[0]
-    return "" if kind == "math" else d.text
-
-
-class Validate(Step):
-    "Parse each reply; failures become rejects with their reason."
-    name = "validate"
-
-    def __init__(self, keep_grade: str = "C"):
-        super().__init__()
-        self.keep_grade = keep_grade
-
-    def process(self, docs):
-        for d in docs:
-            try:
-                yield apply_reply(d, d.metadata["reply"], self.keep_grade)
-            except ParseError as e:
-                yield chunk_reject(d, e.reason, str(e), reply=d.metadata["reply"][:500])
-
-
-class PostProcess(Step):
-    "Names, places, dates and contacts; counts the placeholders."
-    name = "post_process"
-
-    def process(self, docs):
-        for d in docs:
-            d = post_process_doc(d)
-            d.metadata["placeholders"] = placeholder_count(natural_text(d))
-            yield d
-
-# %% ../nbs/04_refine.ipynb
-class Relabel(Step):
-    "GLUE only: ask the label of the simplified item; drop items whose label changed."
-    name = "relabel"
-
-    def __init__(self, llm: LLMConfig, batch: int = 64, tolerance: float = 0.5):
-        super().__init__()
-        self.llm, self.batch, self.tolerance = llm, batch, tolerance
-        self._backend = None
-
-    backend = Rewrite.backend
-
-    def check(self, d: Document, rep) -> Document:
-        try:
-            if not rep.ok:
-                raise ParseError("llm_error", rep.error)
-            new, gold = parse_label(rep.text, d.metadata["task"]), float(d.metadata["label"])
-            d.metadata["relabel"] = new
-            if abs(new - round(gold)) > self.tolerance:
-                raise ParseError("label_changed", f"gold {gold}, model says {new}")
-            return d
-        except ParseError as e:
-            return chunk_reject(d, e.reason, str(e), task=d.metadata["task"])
-
-    def process(self, docs):
-        glue = [d for d in docs if GENRES[d.metadata["genre"]].kind == "glue"]
-        reqs = [Request.user(relabel_prompt(d.metadata["task"], d.metadata["fields"]), system=self.llm.system_prompt,
-                             replay_key=[f"relabel:{d.id}"]) for d in glue]
-        checked = {id(d): self.check(d, rep) for d, rep in zip(glue, self.backend.generate(reqs) if reqs else [])}
-        yield from (checked.get(id(d), d) for d in docs)  # in input order: the assembler relies on it
-
-
-class VocabCheck(Step):
-    "Measure the OOV rate; optionally re-ask (bounded) for texts above `max_oov`."
-    name = "vocab"
-
-    def __init__(self, llm: LLMConfig | None = None, reask: int = 0, max_oov: float = 0.1, batch: int = 64,
-                 core_size: int = 2000, keep_grade: str = "C"):
-        super().__init__()
-        self.llm, self.reask, self.max_oov, self.batch, self.core_size, self.keep_grade = llm, reask, max_oov, batch, core_size, keep_grade
-        self._backend = None
-
-    backend = Rewrite.backend
-
-    def process(self, docs):
-        core = core_vocab(self.core_size)
-        for d in docs:
-            d.metadata["oov"], d.metadata["oov_words"] = oov(natural_text(d), core)
-            d.metadata["words"] = len(words(natural_text(d)))
-        for attempt in range(self.reask if self.llm else 0):
-            todo = [d for d in docs if GENRES[d.metadata["genre"]].kind != "math" and d.metadata.get("n_parts", 1) == 1
-                    and d.metadata["oov"] > self.max_oov]
-            if not todo:
-                break
-            reqs = [Request(d.metadata["messages"] + [{"role": "assistant", "content": d.metadata["reply"]},
-                                                      {"role": "user", "content": PROMPTS["reask"].format(words=", ".join(d.metadata["oov_words"][:30]))}],
-                            {"replay_key": [f"reask{attempt}:{d.id}"]}) for d in todo]
-            for d, rep in zip(todo, self.backend.generate(reqs)):
-                d.metadata["reasks"] = attempt + 1
-                if not rep.ok:
-                    continue
-                trial = Document(text=d.text, id=d.id, metadata={**d.metadata, "fields": dict(d.metadata.get("fields", {}))})
-                try:
-                    trial = post_process_doc(apply_reply(trial, rep.text, self.keep_grade))
-                except ParseError:
-                    continue  # keep the earlier, valid version
-                rate, bad = oov(natural_text(trial), core)
-                if rate < d.metadata["oov"]:
-                    d.text, d.metadata["fields"] = trial.text, trial.metadata.get("fields", {})
-                    d.metadata.update(oov=rate, oov_words=bad, reply=rep.text,
-                                      messages=reqs[todo.index(d)].messages, placeholders=placeholder_count(natural_text(trial)))
-        yield from docs
-
-# %% ../nbs/04_refine.ipynb
-def _record(d: Document) -> dict:
-    m = d.metadata
-    rec = {"id": d.id, "genre": m["genre"], "text": d.text}
-    for k in ("task", "label", "fields", "grade", "relabel", "oov", "words", "placeholders", "n_chunks", "chunks_ok",
-              "boilerplate_lines", "backend", "source", "reasks"):
-        if k in m and m[k] is not None:
-            rec[k] = m[k]
-    return rec
-
-
-class Assemble(Step):
-    """Chunks -> documents. A document is written whole or not at all: one failed chunk makes the whole document
-    one reject (with the chunks that failed and why); too-short documents are rejected."""
-    name = "assemble"
-
-    def __init__(self, min_chars: int = 100):
-        super().__init__()
-        self.min_chars = min_chars
-
-    def failed(self, parent: str, parts: list[Document], failures: list[Document], n: int) -> Document:
-        first = failures[0].metadata
-        why = "; ".join(f"chunk {f.metadata.get('chunk', 0) + 1}/{n}: {f.metadata['reject']}: {f.metadata.get('detail', '')}"[:200]
-                        for f in failures[:3])
-        return reject(parent, first["reject"], why, genre=first.get("genre"), n_chunks=n, chunks_ok=len(parts),
-                      chunks_failed=[f.metadata.get("chunk", 0) for f in failures],
-                      **{k: first[k] for k in ("reply", "task") if k in first})
-
-    def run(self, data, rank: int = 0, world_size: int = 1):
-        open_docs: dict[str, tuple[list, list]] = {}  # parent -> (good chunks, failed chunks) until all n are in
-        for d in data:
-            m = d.metadata
-            if m.get("reject") and "n_chunks" not in m:  # rejected before chunking: already one whole document
-                yield d
-                continue
-            parent, n = m.get("parent", d.id), m.get("n_chunks", 1)
-            parts, failures = open_docs.setdefault(parent, ([], []))
-            (failures if m.get("reject") else parts).append(d)
-            if len(parts) + len(failures) == n:
-                del open_docs[parent]
-                yield from self.flush(parent, sorted(parts, key=lambda p: p.metadata.get("chunk", 0)), failures, n)
-        for parent, (parts, failures) in open_docs.items():  # chunks that never arrived: the document is incomplete
-            yield from self.flush(parent, parts, failures or [reject(parent, "incomplete", "chunks missing")], -1)
-
-    def flush(self, parent: str, parts: list[Document], failures: list[Document], n: int):
-        if failures:
-            doc = self.failed(parent, parts, failures, n)
-        else:
-            first = parts[0]
-            text = "\n\n".join(p.text for p in parts) if len(parts) > 1 else first.text
-            words_ = sum(len(words(natural_text(p))) for p in parts)
-            meta = {**first.metadata, "chunks_ok": len(parts),
-                    "oov": sum(p.metadata["oov"] * len(words(natural_text(p))) for p in parts) / max(1, words_),
-                    "placeholders": sum(p.metadata.get("placeholders", 0) for p in parts), "words": words_}
-            doc = Document(text=text, id=first.metadata.get("parent", first.id), metadata=meta)
-            if GENRES[meta["genre"]].kind in ("narrative", "web") and len(text.strip()) <= self.min_chars:
-                doc = reject(doc.id, "too_short", f"{len(text.strip())} chars <= {self.min_chars}", genre=meta["genre"], text=text)
-        self.stat_update(doc.metadata.get("reject") or "documents")
-        yield doc
-
-
-class Write(PipelineStep):
-    "Items to `{folder}/items/{rank}.jsonl`, rejects to `{folder}/rejects/{rank}.jsonl`, each written atomically."
-    name = "write"
-    type = "💽 - WRITER"
-
-    def __init__(self, folder: str):
-        super().__init__()
-        self.folder = folder
-
-    def run(self, data, rank: int = 0, world_size: int = 1):
-        base = Path(self.folder)
-        with atomic_write(base / "items" / f"{rank:05d}.jsonl") as fi, atomic_write(base / "rejects" / f"{rank:05d}.jsonl") as fr:
-            for d in data:
-                if d.metadata.get("reject"):
-                    m = d.metadata
-                    # id: the input document; item: the chunk, when only a chunk failed
-                    fr.write(json.dumps({"id": m.get("parent") or d.id, "item": d.id, "reason": m["reject"],
-                                         "detail": m.get("detail", ""),
-                                         **{k: v for k, v in m.items() if k not in ("reject", "detail", "parent")}}) + "\n")
-                    self.stat_update("rejects")
-                else:
-                    fi.write(json.dumps(_record(d)) + "\n")
-                    self.stat_update("items")
-        yield from ()
-
-# %% ../nbs/04_refine.ipynb
-def sha256(text: str) -> str: return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()
-
-
-def report_of(items: list[dict], rejects: list[dict], usage: dict | None = None) -> dict:
-    "Counts per reason and genre, OOV rate (word-weighted) and placeholder density."
-    per = defaultdict(lambda: {"items": 0, "words": 0, "oov_words": 0.0, "placeholders": 0})
-    for r in items:
-        g = per[r["genre"]]
-        n = r.get("words", len(words(r["text"])))  # words the vocabulary rules apply to (code: its task; math: none)
-        g["items"] += 1; g["words"] += n; g["oov_words"] += r.get("oov", 0.0) * n; g["placeholders"] += r.get("placeholders", 0)
-    genres = {k: {"items": v["items"], "words": v["words"], "oov_rate": round(v["oov_words"] / max(1, v["words"]), 4),
-                  "placeholder_density": round(v["placeholders"] / max(1, v["words"]), 4)} for k, v in sorted(per.items())}
-    tot_w = sum(v["words"] for v in per.values())
-    return {"items": len(items), "rejects": len(rejects),
-            "rejects_by_reason": dict(Counter(r["reason"] for r in rejects).most_common()),
-            "rejects_by_genre_reason": dict(Counter(f"{r.get('genre', '?')}/{r['reason']}" for r in rejects).most_common()),
-            "oov_rate": round(sum(v["oov_words"] for v in per.values()) / max(1, tot_w), 4),
-            "placeholder_density": round(sum(v["placeholders"] for v in per.values()) / max(1, tot_w), 4),
-            "genres": genres, "llm": usage or {}}
-
-
-def report_markdown(rep: dict) -> str:
-    lines = ["| genre | items | words | OOV rate (core 2K) | placeholder density |", "|---|---|---|---|---|"]
-    lines += [f"| {g} | {v['items']} | {v['words']} | {v['oov_rate']:.1%} | {v['placeholder_density']:.2%} |" for g, v in rep["genres"].items()]
-    lines += ["", f"items {rep['items']}, rejects {rep['rejects']}", "", "| reject reason | count |", "|---|---|"]
-    lines += [f"| {k} | {n} |" for k, n in rep["rejects_by_reason"].items()]
-    u = rep.get("llm") or {}
-    if u:
-        lines += ["", f"LLM: {u.get('calls', 0)} calls, {u.get('cache_hits', 0)} cache hits, {u.get('retries', 0)} retries, "
-                      f"{u.get('errors', 0)} failed; {u.get('prompt_tokens', 0)} prompt + {u.get('completion_tokens', 0)} "
-                      f"completion tokens; USD {u.get('cost_usd', 0):.4f}"]
-    return "\n".join(lines) + "\n"
-
-
-class Finalize(PipelineStep):
-    "SHA-256 dedup over all tasks' items; per-genre leaner files, merged rejects, report."
-    name = "finalize"
-    type = "💽 - WRITER"
-
-    def __init__(self, folder: str, label: str = ""):
-        super().__init__()
-        self.folder, self.label = folder, label
-
-    def run(self, data=None, rank: int = 0, world_size: int = 1):
-        base = Path(self.folder)
-        items, rejects, seen = defaultdict(list), [], {}
-        for f in sorted((base / "work" / "items").glob("*.jsonl")):
-            for line in f.read_text(encoding="utf-8").splitlines():
-                r = json.loads(line)
-                h = sha256(r["text"])
-                if h in seen:
-                    rejects.append({"id": r["id"], "reason": "duplicate", "detail": f"same text as {seen[h]}", "genre": r["genre"]})
-                    continue
-                seen[h] = r["id"]
-                items[r["genre"]].append({**r, "hash": h})
-        for f in sorted((base / "work" / "rejects").glob("*.jsonl")):
-            rejects += [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines()]
-        for g, rows in items.items():
-            with atomic_write(base / "leaner" / f"{g}0000.jsonl") as fo:
-                fo.writelines(json.dumps(r) + "\n" for r in rows)
-        for task in sorted({r["task"] for r in items.get("glue", [])}):  # also in Leaner-GLUE's own layout
-            with atomic_write(base / "leaner" / "glue" / f"{task}.jsonl") as fo:
-                fo.writelines(json.dumps({**r["fields"], "label": r["label"], "idx": r["id"].split("-", 1)[1]}) + "\n"
-                              for r in items["glue"] if r["task"] == task)
-        with atomic_write(base / "rejects.jsonl") as fo:
-            fo.writelines(json.dumps(r) + "\n" for r in rejects)
-        usage = Counter()
-        for f in (base / "work" / "usage").glob("*.json"):
-            usage.update(json.loads(f.read_text()))
-        usage = {k: round(v, 6) for k, v in usage.items()}
-        rep = report_of([r for rows in items.values() for r in rows], rejects, usage)
-        rep["backend"] = self.label
-        with atomic_write(base / "report.json") as fo:
-            json.dump(rep, fo, indent=1)
-        with atomic_write(base / "report.md") as fo:
-            fo.write(f"# Refinement report ({self.label})\n\n" + report_markdown(rep))
-        yield from ()
-
-# %% ../nbs/04_refine.ipynb
 @dataclass
 class RefineConfig:
     "One refinement run."
@@ -1137,7 +161,7 @@ class RefineConfig:
                          concurrency=self.concurrency, max_retries=self.max_retries, timeout=self.timeout,
                          cache_dir=self.cache_dir or str(Path(self.output) / "cache"))
 
-
+# %% ../nbs/04_refine.ipynb
 def _list_inputs(cfg: RefineConfig) -> tuple[str, str | None, list[str]]:
     "(folder, pattern, files) of `--input`, as the reader will see them."
     src = Path(cfg.input)
@@ -1191,7 +215,7 @@ def _clean_leftovers(cfg: RefineConfig) -> None:
         for p in list(root.rglob(".*.tmp")) if root.is_dir() else ():
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
 
-
+# %% ../nbs/04_refine.ipynb
 RETRY_REASONS = ("llm_error",)  # the server's fault: worth asking again (a reply that does not parse is cached as it is)
 
 
@@ -1224,7 +248,7 @@ def _pdeathsig() -> None:
     if os.getppid() == 1:  # the parent died before the line above: nothing would send the signal now
         os._exit(1)
 
-
+# %% ../nbs/04_refine.ipynb
 def pipelines(cfg: RefineConfig, replay_table=None) -> tuple[list, list]:
     "The two stages' step lists."
     if cfg.keep_grade not in GRADES:
@@ -1273,7 +297,7 @@ def refine(cfg: RefineConfig | None = None, replay_table=None, **kw) -> dict:
 
 # %% ../nbs/04_refine.ipynb
 def _toy_simplify(text: str) -> str:
-    core = core_vocab()
+    core = leaner_vocabulary()
     return re.sub(r"[A-Za-z]+", lambda m: m.group() if m.group()[0].isupper() or m.group().lower() in core else "thing", text)
 
 
@@ -1307,20 +331,6 @@ def toy_responder(messages: list[dict]) -> str:
     return "EDITED: " + "\n".join(f"{_toy_simplify(d)} <end>" for d in docs)
 
 # %% ../nbs/04_refine.ipynb
-def _slices(text: str, n: int) -> list[str]:
-    "`text` cut into `n` pieces of similar length, at sentence boundaries when there are enough sentences."
-    units = split_sentences(text)
-    if len(units) < n:
-        units = re.findall(r"\S+\s*", text)  # too few sentences: cut at words
-    total, out, cur, acc = sum(map(len, units)), [], "", 0
-    for u in units:
-        cur += u; acc += len(u)
-        if len(out) < n - 1 and acc >= total * (len(out) + 1) / n:
-            out.append(cur.strip()); cur = ""
-    out.append(cur.strip())
-    return out + [""] * (n - len(out))
-
-
 def paper_replay(genres=None, size: str = "10M", split: str = "validation", root=None):
     "A replay table (callable) serving the paper's recorded leaner rewrites for original documents."
     from tinyhelen.data import PRETRAIN_GENRES, load_pairs
@@ -1332,7 +342,7 @@ def paper_replay(genres=None, size: str = "10M", split: str = "validation", root
             table[f"{g}/{r['id']}"] = (g, r["leaner"])
 
     def answer(req: Request) -> str | None:
-        parts = []
+        parts, genre = [], None
         for key in req.meta.get("replay_key") or []:
             if ":" in key.split("/")[0]:  # relabel:/reask: follow-ups have no recording
                 return None
@@ -1340,99 +350,23 @@ def paper_replay(genres=None, size: str = "10M", split: str = "validation", root
             k, n = map(int, pos.split("/"))
             if parent not in table:
                 return None
-            g, text = table[parent]
-            if GENRES[g].kind in ("code", "instruction"):
-                p, r = unrender(g, text) or (text, "")
-                sec = ["TASK", "SOLUTION"] if g == "code" else ["TASK", "INPUT", "RESPONSE"]
-                vals = [p, r] if g == "code" else [p, "None", r]
-                return "EDITED:\n" + "\n".join(f"{s}: {v}" for s, v in zip(sec, vals)) + "\n<end>"
-            parts.append(_slices(text, n)[k])
-        return "EDITED: " + "\n".join(f"{p} <end>" for p in parts) if parts else None
+            genre, text = table[parent]
+            parts.append(GENRES[genre].recorded_part(text, k, n))
+        return GENRES[genre].reply_of(parts) if parts else None
     return answer
-
-# %% ../nbs/04_refine.ipynb
-def generate_questions(backend, examples: list[str], n: int = 50, calls: int = 1, k_examples: int = 10, seed: int = 65) -> list[str]:
-    "New child-level questions written by the LLM from sampled examples; distinct, in order of arrival."
-    import random as _random
-    rng = _random.Random(seed)
-    reqs = []
-    for c in range(calls):
-        ex = rng.sample(examples, min(k_examples, len(examples)))
-        reqs.append(Request.user(PROMPTS["questions"].format(examples="\n".join(f"- {q}" for q in ex), n=n),
-                                 system=backend.cfg.system_prompt, replay_key=[f"questions:{c}"]))
-    seen, out = set(), []
-    for rep in backend.generate(reqs):
-        if not rep.ok:
-            continue
-        try:
-            body = answer_parts(rep.text, 1)[0]
-        except ParseError:
-            continue
-        for q in re.findall(r"^\s*\d+[.)]\s*(.+?)\s*$", body, re.M):
-            key = " ".join(words(q))
-            if key and key not in seen:
-                seen.add(key); out.append(q)
-    return out
-
-
-def training_similarity(questions: list[str], training: list[str]) -> list[float]:
-    "10 x max cosine similarity (TF-IDF over lab words, IDF from `training`) of each question to a training document."
-    import math
-    docs = [Counter(words(t)) for t in training]
-    df = Counter(w for d in docs for w in d)
-    idf = {w: math.log((1 + len(docs)) / (1 + n)) + 1 for w, n in df.items()}
-    def vec(c):
-        v = {w: tf * idf.get(w, math.log(1 + len(docs)) + 1) for w, tf in c.items()}
-        norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
-        return {w: x / norm for w, x in v.items()}
-    postings = defaultdict(list)  # word -> [(doc, weight)]: only documents sharing a word are scored
-    for i, d in enumerate(docs):
-        for w, x in vec(d).items():
-            postings[w].append((i, x))
-    scores = []
-    for q in questions:
-        acc = defaultdict(float)
-        for w, x in vec(Counter(words(q))).items():
-            for i, y in postings.get(w, ()):
-                acc[i] += x * y
-        scores.append(round(10 * max(acc.values(), default=0.0), 4))
-    return scores
-
-
-EVAL_BINS = ((0, 7), (7, 8), (8, 9), (9, 10))
-
-
-def similarity_bin(score: float) -> str:
-    for lo, hi in EVAL_BINS:
-        if lo <= score < hi or (hi == 10 and score >= 10):
-            return f"{lo}-{hi}"
-    raise ValueError(score)
 
 # %% ../nbs/04_refine.ipynb
 def corpus_stats(texts: list[str], core=None) -> dict:
     "Words, types, core-2K coverage, mean sentence length (words) and placeholder density of `texts`."
-    core = core_vocab() if core is None else core
     ws, sents, masks = [], 0, 0
     for t in texts:
         masks += placeholder_count(t)
-        ws += words(_MASK.sub(" ", t))
+        ws += words(strip_placeholders(t))
         sents += sum(1 for s in split_sentences(t) if words(s))
-    n = len(ws)
-    return {"docs": len(texts), "words": n, "types": len(set(ws)),
-            "core2k_coverage": round(sum(w in core for w in ws) / max(1, n), 4),
+    cov = coverage(ws, leaner_vocabulary() if core is None else core)
+    n = cov.total
+    return {"docs": len(texts), "words": n, "types": len(set(ws)), "core2k_coverage": round(cov.inside / max(1, n), 4),
             "sentence_words": round(n / max(1, sents), 2), "placeholder_density": round(masks / max(1, n + masks), 4)}
-
-
-def read_items(folder: str | os.PathLike) -> dict[str, list[str]]:
-    "Texts per genre of a refinement output folder (its `leaner/*.jsonl`) or of any folder of JSON lines with genre/text."
-    folder = Path(folder)
-    files = sorted((folder / "leaner").glob("*.jsonl")) if (folder / "leaner").is_dir() else sorted(folder.glob("*.jsonl"))
-    out = defaultdict(list)
-    for f in files:
-        for line in f.read_text(encoding="utf-8").splitlines():
-            r = json.loads(line)
-            out[r.get("genre") or re.sub(r"\d+$", "", f.name.split(".")[0])].append(r["text"])
-    return dict(out)
 
 
 def compare(a: dict[str, list[str]], b: dict[str, list[str]], names=("ori", "leaner")) -> list[dict]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,15 +17,36 @@ from .core import atomic_write, repo_root, set_style, write_figure
 from .data import GENRES, SPLITS, VERSIONS, DataError, read_genre, words
 
 # %% auto 0
-__all__ = ['PALETTE', 'core_vocabulary', 'text_stats', 'data_stats', 'stats_table', 'setup_line', 'plot_stats', 'stats',
-           'add_cli']
+__all__ = ['PALETTE', 'core_vocabulary', 'Coverage', 'coverage', 'text_stats', 'data_stats', 'stats_table', 'setup_line',
+           'plot_stats', 'stats', 'add_cli']
 
 # %% ../nbs/01c_stats.ipynb
 @lru_cache(maxsize=4)
-def core_vocabulary(n: int = 2000) -> frozenset[str]:
-    "The `n` most frequent English words per `wordfreq`, as lab words (letters only)."
+def core_vocabulary(n: int = 2000, lang: str = "en") -> frozenset[str]:
+    """The lab's one core vocabulary: the `n` most frequent words of `wordfreq`, split into lab words the way text is
+    (`words("don't")` is "don", "t"), so that a word counted in a text can be found in it."""
     import wordfreq
-    return frozenset(w for w in wordfreq.top_n_list("en", n) if w.isascii() and w.isalpha())
+    return frozenset(w for item in wordfreq.top_n_list(lang, n) for w in words(item))
+
+
+@dataclass(frozen=True)
+class Coverage:
+    "How many of `total` words are `inside` the core vocabulary; `outside`: the other words with their counts, first seen first."
+    inside: int
+    total: int
+    outside: Counter
+
+    @property
+    def share(self) -> float: return self.inside / self.total if self.total else float("nan")
+
+
+def coverage(ws, core: frozenset[str] | None = None) -> Coverage:
+    "The lab's one coverage count, over a list of words or a Counter of them (default core: `core_vocabulary()`)."
+    core = core_vocabulary() if core is None else core
+    counts = ws if isinstance(ws, Counter) else Counter(ws)
+    outside = Counter({w: c for w, c in counts.items() if w not in core})
+    total = sum(counts.values())
+    return Coverage(total - sum(outside.values()), total, outside)
 
 
 def text_stats(texts, core: frozenset[str] | None = None) -> dict:
@@ -34,10 +56,7 @@ def text_stats(texts, core: frozenset[str] | None = None) -> dict:
     for t in texts:
         docs += 1
         counts.update(words(t))
-    total = sum(counts.values())
-    in_core = sum(c for w, c in counts.items() if w in core)
-    return {"documents": docs, "words": total, "types": len(counts),
-            "core_coverage": in_core / total if total else float("nan"),
+    return {"documents": docs, "words": sum(counts.values()), "types": len(counts), "core_coverage": coverage(counts, core).share,
             "core_type_share": sum(w in core for w in counts) / len(counts) if counts else float("nan")}
 
 # %% ../nbs/01c_stats.ipynb

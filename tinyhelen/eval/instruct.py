@@ -20,7 +20,8 @@ from ..core import DataError, atomic_write, markdown_table, set_style, write_fig
 from ..data import EVAL_BINS, TEMPLATES, iter_records, load_eval, words
 from .code import GenConfig, generate, truncate
 from ..llm import LLMConfig, Request, make_backend
-from ..refine import oov, similarity_bin, training_similarity
+from ..leaner_eval import similarity_bin, training_similarity
+from ..refine_text import oov
 
 # %% auto 0
 __all__ = ['CRITERIA', 'ANSWER_STOPS', 'RUBRIC', 'REPAIR', 'JUDGE_BACKENDS', 'HOW_TO_JUDGE', 'instruction_prompt',
@@ -63,7 +64,7 @@ def load_questions(questions: str | None = None, bins: list[str] | None = None, 
             if not training:
                 raise DataError(path, f"{len(missing)} questions have no 'bin'",
                                 "Add a bin field, or give a training folder to compute their similarity bins")
-            from tinyhelen.refine import read_items
+            from tinyhelen.leaner_eval import read_items
             train = [t for ts in read_items(training).values() for t in ts]
             for r, s in zip(missing, training_similarity([r["question"] for r in missing], train)):
                 r["bin"] = similarity_bin(s)
