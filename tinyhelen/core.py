@@ -18,7 +18,7 @@ import numpy as np
 
 # %% auto 0
 __all__ = ['PACKAGE_DIR', 'SAMPLE_DATA', 'DATA_ENV', 'data_root', 'repo_root', 'UsageError', 'DataError', 'seed_everything',
-           'current_umask', 'atomic_write', 'atomic_dir', 'markdown_table', 'write_figure', 'set_style']
+           'current_umask', 'atomic_write', 'atomic_dir', 'markdown_table', 'write_figure', 'set_style', 'bench_report']
 
 # %% ../nbs/00_core.ipynb
 PACKAGE_DIR = Path(importlib.util.find_spec("tinyhelen").origin).parent  # same answer in a notebook and in the module
@@ -155,3 +155,11 @@ def set_style() -> None:
     "The lab's figure style: seaborn whitegrid, colour-blind palette, readable sizes."
     import seaborn as sns  # here, not at the top: every module imports core, few draw
     sns.set_theme(style="whitegrid", context="notebook", palette="colorblind", rc={"figure.dpi": 100, "axes.titleweight": "bold"})
+
+# %% ../nbs/00_core.ipynb
+def bench_report(name: str, root: str | os.PathLike | None = None):
+    "`bench/results/<name>` (a markdown report a bench script wrote) for display in a notebook, without its images."
+    from IPython.display import Markdown
+    lines = (Path(root or repo_root()) / "bench" / "results" / name).read_text(encoding="utf-8").splitlines()
+    # a notebook has its own title: the report's becomes bold; images stay in bench/results/
+    return Markdown("\n".join(f"**{l[2:]}**" if l.startswith("# ") else l for l in lines if not l.startswith("![")))
