@@ -329,7 +329,7 @@ class FastLinter:
 
     def __init__(self, extra: bool = True, deletion_shortcut: bool = True):
         # deletion_shortcut: LintSeq judges states cut from a clean state from the deleted statements
-        # where it can (`tinyhelen.statemodel.StructStateLinter`) and lints the rest with `check`
+        # where it can (`StructStateLinter`, below) and lints the rest with `check`
         self.extra, self.deletion_shortcut = extra, deletion_shortcut
 
     def check(self, source: str) -> list[LintError]:
