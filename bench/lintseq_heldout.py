@@ -199,7 +199,7 @@ def main():
     if a.speed_programs:
         sp = progs[:a.speed_programs]
         fresh = FastLinter()
-        from tinyhelen import linters
+        from tinyhelen import definitions as linters  # the installed-module caches
         for cache in (linters._MODULES, linters._MODULE_NAMES, linters._TREES, linters._CLASS_MEMBERS, linters._CALLABLES, linters._EXPORTS):
             cache.clear()  # fast mode with nothing read yet from the installed modules
         t = time.perf_counter()
