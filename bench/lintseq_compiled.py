@@ -4,7 +4,7 @@ Usage: python bench/lintseq_compiled.py [--speed-programs 40] [--repeat 3] [--bu
 
 Needs Cython and a C compiler (`pip install cython`); tinyhelen itself does not use Cython. The script copies
 tinyhelen and the installed pyflakes into a build folder and compiles, unchanged, the modules fast mode runs in
-(`tinyhelen/linters.py`, `tinyhelen/lintseq.py`, `pyflakes/checker.py`) with `cythonize` (no type declarations,
+(LintSeq and its fast back-end: `tinyhelen/{lintbase,lintseq,fastlint,parity,definitions,flowcheck,statemodel}.py`, and `pyflakes/checker.py`) with `cythonize` (no type declarations,
 no directives: the plain Python source). Then worker processes, one per tree, alternate: each pass times fast
 mode over the speed sample of `bench/lintseq_speed.py` (the same programs, 5 sequences each, fastest pass
 counts) and over all lint-clean programs; the first pure pass also times pylint mode, the goal's baseline, as
@@ -27,7 +27,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COMPILED = ("tinyhelen/linters.py", "tinyhelen/lintseq.py", "pyflakes/checker.py")
+# the hot path since the LintSeq split (commit 90e77ff): the algorithm and every fast-mode module
+COMPILED = tuple(f"tinyhelen/{m}.py" for m in ("lintbase", "lintseq", "fastlint", "parity", "definitions", "flowcheck",
+                                             "statemodel")) + ("pyflakes/checker.py",)
 
 
 def _pyflakes_dir() -> Path:
