@@ -9,12 +9,17 @@ import argparse
 import importlib
 import inspect
 import sys
+import types
+import typing
+
+from fastcore.docments import docments
 
 from . import __version__
 from .core import DataError, UsageError
 
 # %% auto 0
-__all__ = ['GROUPS', 'USER_ERRORS', 'subcommands', 'command', 'build_parser', 'main', 'HelpFormatter']
+__all__ = ['GROUPS', 'USER_ERRORS', 'subcommands', 'build_parser', 'main', 'parameters', 'value_type', 'argument', 'command',
+           'HelpFormatter']
 
 # %% ../nbs/99_cli.ipynb
 GROUPS: dict[str, tuple[str, list[str]]] = {
@@ -35,15 +40,6 @@ def subcommands(parser: argparse.ArgumentParser):
     if not hasattr(parser, "_tinyhelen_sub"):
         parser._tinyhelen_sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     return parser._tinyhelen_sub
-
-
-def command(parser: argparse.ArgumentParser, fn, name: str | None = None) -> argparse.ArgumentParser:
-    "Add `fn` as a command of the group `parser`; its docstring is the help. Returns its parser for the flags."
-    doc = inspect.getdoc(fn) or ""
-    p = subcommands(parser).add_parser(name or fn.__name__.replace("_", "-"), help=doc.splitlines()[0] if doc else None,
-                                       description=doc, formatter_class=HelpFormatter)
-    p.set_defaults(_fn=fn)
-    return p
 
 
 def build_parser(group: str | None = None) -> argparse.ArgumentParser:
@@ -79,11 +75,78 @@ def main(argv: list[str] | None = None):
     return 0  # the console script exits with this; a command's Python return value is for notebook callers
 
 # %% ../nbs/99_cli.ipynb
+def parameters(obj) -> dict:
+    "Each parameter of a function, or field of a config dataclass: its annotation (`anno`), `default` and comment (`docment`)."
+    return docments(obj, full=True, returns=False, eval_str=True)
+
+
+def value_type(anno, default=inspect.Parameter.empty) -> tuple[type, bool, tuple | None]:
+    "(type of one value, whether the flag takes several values, allowed values): from the annotation, else the default."
+    if anno is inspect.Parameter.empty:
+        if isinstance(default, (list, tuple)):
+            return (type(default[0]) if default else str), True, None
+        return (str if default in (None, inspect.Parameter.empty) else type(default)), False, None
+    if typing.get_origin(anno) in (typing.Union, types.UnionType):  # `X | None`; of `list[str] | str` the CLI gives the list
+        options = [a for a in typing.get_args(anno) if a is not type(None)]
+        anno = next((a for a in options if typing.get_origin(a) in (list, tuple)), options[0])
+    origin, args = typing.get_origin(anno), typing.get_args(anno)
+    if origin is typing.Literal:
+        return type(args[0]), False, args
+    if origin in (list, tuple):
+        one, _, allowed = value_type(args[0] if args else str)
+        return one, True, allowed
+    return anno, False, None
+
+# %% ../nbs/99_cli.ipynb
+def argument(name: str, info: dict, flag: str | tuple | None = None, choices=None, **extra) -> tuple[list[str], dict]:
+    "The `add_argument` call for one parameter (`info` as from `parameters`): its names and keywords."
+    default = info["default"]
+    required = default is inspect.Parameter.empty
+    typ, several, allowed = value_type(info["anno"], default)
+    names = [flag] if isinstance(flag, str) else list(flag or ())
+    kw = dict(help=(info["docment"] or "").replace("%", "%%"))  # argparse %-formats help texts
+    if typ is bool:  # a switch: the flag turns the default around
+        names = names or [f"--{'no-' if default else ''}{name.replace('_', '-')}"]
+        kw.update(dest=name, action="store_false" if default else "store_true", default=default)
+        kw["help"] = f"switch off: {kw['help']}" if default else kw["help"]
+    else:
+        if required and not names:  # a positional argument
+            names = [name]
+        else:
+            names = names or ["--" + name.replace("_", "-")]
+            kw.update(dest=name, **({"required": True} if required else {"default": default}))
+        kw.update({"type": typ} if typ in (int, float) else {})
+        kw.update({"nargs": "+"} if several else {})
+        kw.update({"choices": list(choices if choices is not None else allowed)} if (choices or allowed) else {})
+    kw.update(extra)
+    return names, kw
+
+
+def command(parser: argparse.ArgumentParser, fn, name: str | None = None, *, params=None, flags: dict | None = None,
+            choices: dict | None = None, extra: dict | None = None) -> argparse.ArgumentParser:
+    """Add `fn` as a command of the group `parser`: its docstring is the help, each parameter of `fn` (or field of the
+    dataclass `params`) a flag; `flags`, `choices`, `extra` map a parameter name to what its signature cannot say."""
+    doc = inspect.getdoc(fn) or ""
+    p = subcommands(parser).add_parser(name or fn.__name__.replace("_", "-"), help=doc.splitlines()[0] if doc else None,
+                                       description=doc, formatter_class=HelpFormatter)
+    p.set_defaults(_fn=fn)
+    p.params_from = params or fn  # what the flags were made from (the tests read it)
+    found = parameters(p.params_from)
+    flags, choices, extra = flags or {}, choices or {}, extra or {}
+    unknown = (set(flags) | set(choices) | set(extra)) - set(found)
+    if unknown:  # a misspelt override would silently do nothing
+        raise TypeError(f"{fn.__name__} has no parameter(s) {', '.join(sorted(unknown))}")
+    for k, info in found.items():
+        names, kw = argument(k, info, flags.get(k), choices.get(k), **extra.get(k, {}))
+        p.add_argument(*names, **kw)
+    return p
+
+# %% ../nbs/99_cli.ipynb
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    "Keeps the docstring's line breaks and shows each flag's default after its help (unless the help names it; unset and off defaults stay implicit)."
+    "Keeps the docstring's line breaks and shows each flag's default after its help (unless the help names it; unset defaults and switches stay implicit)."
     def _get_help_string(self, action):
         help = action.help or ""
-        if "default" in help.lower() or any(action.default is d for d in (None, False, argparse.SUPPRESS)) or action.required:
+        if "default" in help.lower() or isinstance(action.default, bool) or any(action.default is d for d in (None, argparse.SUPPRESS)) or action.required:
             return help
         if not action.option_strings and action.nargs not in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
             return help  # a required positional has no default to show

@@ -136,7 +136,9 @@ def load_mbppplus(path=None, root=None) -> Dataset:
     return Dataset.from_list(rows)
 
 
-def download_mbppplus(out: str | None = None, root=None) -> Path:
+def download_mbppplus(out: str | None = None,  # output .jsonl (unset: <data root>/mbppplus/test.jsonl)
+                      root: str | None = None,  # data root whose mbppplus/ receives the file (unset: $TINYHELEN_DATA, else the embedded sample)
+                      ) -> Path:
     "Fetch MBPP+ (Hugging Face `evalplus/mbppplus`, test split) and store it as JSON lines (default: <data root>/mbppplus/test.jsonl)."
     import datasets
     try:
@@ -263,8 +265,13 @@ def _functions_in(path: Path, root: Path):
                "instruction": doc.strip(), "response": program}
 
 
-def build_code_corpus(out: str = str(CODE_CORPUS), stdlib: str | None = None, min_lines: int = 3, max_lines: int = 60,
-                      pylint_check: bool = True, limit_files: int | None = None) -> dict:
+def build_code_corpus(out: str = str(CODE_CORPUS),  # output .jsonl or .jsonl.gz, with a manifest written beside it (default: the package's sample_data/code/stdlib_functions.jsonl.gz)
+                      stdlib: str | None = None,  # standard-library folder to mine (unset: this Python's)
+                      min_lines: int = 3,  # skip functions shorter than this many lines
+                      max_lines: int = 60,  # skip functions longer than this many lines
+                      pylint_check: bool = True,  # keep only functions pylint accepts
+                      limit_files: int | None = None,  # mine only the first N files (quick tries)
+                      ) -> dict:
     "Mine self-contained, docstring-bearing functions from the standard library into a JSONL(.gz) corpus."
     root = Path(stdlib or sysconfig.get_paths()["stdlib"])
     files = sorted(p for p in root.rglob("*.py") if not SKIP_PARTS & set(p.relative_to(root).parts))
@@ -325,14 +332,5 @@ def load_code_corpus(path: str | os.PathLike | None = None) -> Dataset:
 def add_cli(parser):
     "Add the code-data commands to the `data` group."
     from tinyhelen.cli import command
-    p = command(parser, build_code_corpus)
-    p.add_argument("--out", default=str(CODE_CORPUS), help="output .jsonl or .jsonl.gz, with a manifest written beside it "
-                   "(default: the package's sample_data/code/stdlib_functions.jsonl.gz)")
-    p.add_argument("--stdlib", default=None, help="standard-library folder to mine (default: this Python's)")
-    p.add_argument("--min-lines", dest="min_lines", type=int, default=3, help="skip functions shorter than this many lines")
-    p.add_argument("--max-lines", dest="max_lines", type=int, default=60, help="skip functions longer than this many lines")
-    p.add_argument("--no-pylint", dest="pylint_check", action="store_false", help="skip the pylint filter (default: keep only functions pylint accepts)")
-    p.add_argument("--limit-files", dest="limit_files", type=int, default=None, help="mine only the first N files (quick tries)")
-    p = command(parser, download_mbppplus)
-    p.add_argument("--out", default=None, help="output .jsonl (default: <data root>/mbppplus/test.jsonl)")
-    p.add_argument("--data-root", dest="root", default=None, help="data root whose mbppplus/ receives the file (default: $TINYHELEN_DATA, else the embedded sample)")
+    command(parser, build_code_corpus, flags={"pylint_check": "--no-pylint"})
+    command(parser, download_mbppplus, flags={"root": "--data-root"})

@@ -322,8 +322,15 @@ def load_eval(bin: str | None = None, root: str | os.PathLike | None = None) -> 
     return datasets.Dataset.from_list(rows)
 
 # %% ../nbs/01_data.ipynb
-def download(root: str | os.PathLike, versions=VERSIONS, sizes=SIZES, splits=SPLITS, glue: bool = True,
-             eval: bool = True, repo_id: str = HUB_REPO, revision: str | None = None) -> Path:
+def download(root: str | os.PathLike,  # folder to download into (becomes a data root)
+             versions: list[str] = VERSIONS,  # which corpus versions to fetch: ori (the original text), leaner (the refined text)
+             sizes: list[str] = SIZES,  # which corpus sizes to fetch (words of training text)
+             splits: list[str] = SPLITS,  # which splits to fetch
+             glue: bool = True,  # fetch the Leaner-GLUE tasks too
+             eval: bool = True,  # fetch the Leaner-Eval questions too
+             repo_id: str = HUB_REPO,  # Hub dataset id
+             revision: str | None = None,  # Hub revision (branch, tag or commit; unset: the main branch)
+             ) -> Path:
     "Fetch TinyHelen data from the Hugging Face Hub into `<root>/tinyhelen` and return that folder."
     from huggingface_hub import snapshot_download
     root = Path(root).expanduser().resolve()
@@ -344,11 +351,5 @@ def download(root: str | os.PathLike, versions=VERSIONS, sizes=SIZES, splits=SPL
 def add_cli(parser) -> None:
     "Add `download` to the `data` command group."
     from tinyhelen.cli import command
-    p = command(parser, download)
-    p.add_argument("--data-root", dest="root", required=True, help="folder to download into (becomes a data root)")
-    p.add_argument("--versions", nargs="+", default=list(VERSIONS), choices=VERSIONS,
-                   help="which corpus versions to fetch: ori (the original text), leaner (the refined text)")
-    p.add_argument("--sizes", nargs="+", default=list(SIZES), choices=SIZES, help="which corpus sizes to fetch (words of training text)")
-    p.add_argument("--splits", nargs="+", default=list(SPLITS), choices=SPLITS, help="which splits to fetch")
-    p.add_argument("--repo-id", default=HUB_REPO, help="Hub dataset id (default: %(default)s)")
-    p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
+    command(parser, download, flags={"root": "--data-root"},
+            choices={"versions": VERSIONS, "sizes": SIZES, "splits": SPLITS})

@@ -255,11 +255,25 @@ def corpus_executor(pipeline: list, executor: str = "local", tasks: int = 8, wor
     raise ValueError(f"unknown executor {executor!r}: use one of {EXECUTORS}")
 
 
-def run_corpus(source: str = "stdlib", out: str = "runs/lintseq/stdlib", n: int = 5, seed: int = 1, linter: str = "fast",
-               method: str = "lintseq", tasks: int = 8, workers: int = 1, timeout: float = 30.0, code_field: str = "code",
-               instruction_field: str = "instruction", id_field: str | None = None, limit: int | None = None,
-               executor: str = "local", partition: str = "cpu", time: str = "12:00:00", reject_lint_errors: bool = False,
-               verbose: bool = False) -> dict:
+def run_corpus(source: str = "stdlib",  # a built-in source (stdlib, mbpp-train, humaneval) or a JSONL file
+               out: str = "runs/lintseq/stdlib",  # output folder (edits/, failures/, logs/)
+               n: int = 5,  # sequences per program (the paper's s)
+               seed: int = 1,  # random seed (same seed, same sequences)
+               linter: str = "fast",  # fast: the built-in checker; pylint: slower, the paper's linter
+               method: str = "lintseq",  # lintseq: deletions the linter accepts; randseq: random deletions (the paper's baseline)
+               tasks: int = 8,  # shards (the unit of resume)
+               workers: int = 1,  # processes
+               timeout: float = 30.0,  # seconds per program
+               code_field: str = "code",  # JSONL field holding the program
+               instruction_field: str = "instruction",  # JSONL field holding the instruction
+               id_field: str | None = None,  # JSONL field holding a program id (unset: the line number)
+               limit: int | None = None,  # only the first N programs
+               executor: str = "local",  # where the tasks run (datatrove executor)
+               partition: str = "cpu",  # Slurm partition (--executor slurm)
+               time: str = "12:00:00",  # Slurm time limit per task (--executor slurm)
+               reject_lint_errors: bool = False,  # refuse programs that already have lint errors (unset: keep them; their error lines go in the first deletion)
+               verbose: bool = False,  # datatrove's logs on the terminal too (always in OUT/logs)
+               ) -> dict:
     """Generate edit sequences for a code source with a resumable datatrove pipeline; prints a one-line summary and
     returns the counts. Programs with lint errors are kept (their error lines go in the first deletion, as in the
     paper's sampler) unless `reject_lint_errors`; datatrove's logs go to `<out>/logs` (and the terminal with `verbose`)."""
@@ -377,7 +391,12 @@ def read_text(path: str) -> str:
         raise DataError(path, f"not UTF-8 text (byte {data[e.start]:#04x})", "convert the file to UTF-8", line=line) from None
 
 
-def show(path: str, n: int = 1, seed: int = 1, linter: str = "fast", method: str = "lintseq") -> None:
+def show(path: str,  # a Python file holding one program
+         n: int = 1,  # how many edit sequences to print
+         seed: int = 1,  # random seed (same seed, same sequences)
+         linter: str = "fast",  # fast: the built-in checker; pylint: slower, the paper's linter
+         method: str = "lintseq",  # lintseq: deletions the linter accepts; randseq: random deletions (the paper's baseline)
+         ) -> None:
     "Print the edit sequences of the program in a .py file, separated as in training data."
     prog = read_text(path)
     res = randseq(prog, n, seed) if method == "randseq" else lintseq(prog, n, seed, linter)
@@ -386,48 +405,18 @@ def show(path: str, n: int = 1, seed: int = 1, linter: str = "fast", method: str
         print(DIFF_SEP + ("\n" + DIFF_SEP).join(seq))
 
 
-def resolve_file(path: str, eos: str = "") -> None:
+def resolve_file(path: str,  # a text file holding an edit sequence (e.g. a model's output)
+                 eos: str = "",  # end-of-text marker to cut the text at (empty: none)
+                 ) -> None:
     "Print the program an edit-sequence text rebuilds (strict: a malformed edit is an error)."
     from tinyhelen.lintseq import resolve
     print(resolve(read_text(path), eos=eos), end="")
 
 
-def _sampling_flags(p) -> None:
-    "The flags that choose how sequences are sampled, shared by `generate` and `show`."
-    p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same sequences)")
-    p.add_argument("--linter", default="fast", choices=["fast", "pylint"],
-                   help="fast: the built-in checker; pylint: slower, the paper's linter")
-    p.add_argument("--method", default="lintseq", choices=["lintseq", "randseq"],
-                   help="lintseq: deletions the linter accepts; randseq: random deletions (the paper's baseline)")
-
-
 def add_cli(parser):
     "Add the `lintseq` commands."
     from tinyhelen.cli import command
-    p = command(parser, run_corpus, "generate")
-    p.add_argument("--source", default="stdlib", help=f"one of {BUILTIN_SOURCES} or a JSONL file")
-    p.add_argument("--out", default="runs/lintseq/stdlib", help="output folder (edits/, failures/, logs/)")
-    p.add_argument("--n", type=int, default=5, help="sequences per program (the paper's s)")
-    _sampling_flags(p)
-    p.add_argument("--tasks", type=int, default=8, help="shards (the unit of resume)")
-    p.add_argument("--workers", type=int, default=1, help="processes")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per program")
-    p.add_argument("--code-field", dest="code_field", default="code", help="JSONL field holding the program")
-    p.add_argument("--instruction-field", dest="instruction_field", default="instruction",
-                   help="JSONL field holding the instruction")
-    p.add_argument("--id-field", dest="id_field", default=None,
-                   help="JSONL field holding a program id (default: the line number)")
-    p.add_argument("--limit", type=int, default=None, help="only the first N programs")
-    p.add_argument("--executor", default="local", choices=EXECUTORS, help="where the tasks run (datatrove executor)")
-    p.add_argument("--partition", default="cpu", help="Slurm partition (--executor slurm)")
-    p.add_argument("--time", default="12:00:00", help="Slurm time limit per task (--executor slurm)")
-    p.add_argument("--reject-lint-errors", dest="reject_lint_errors", action="store_true",
-                   help="refuse programs that already have lint errors (default: keep them; their error lines go in the first deletion)")
-    p.add_argument("--verbose", action="store_true", help="datatrove's logs on the terminal too (always in OUT/logs)")
-    p = command(parser, show)
-    p.add_argument("path", help="a Python file holding one program")
-    p.add_argument("--n", type=int, default=1, help="how many edit sequences to print")
-    _sampling_flags(p)
-    p = command(parser, resolve_file, "resolve")
-    p.add_argument("path", help="a text file holding an edit sequence (e.g. a model's output)")
-    p.add_argument("--eos", default="", help="end-of-text marker to cut the text at (default: none)")
+    sampling = {"linter": ("fast", "pylint"), "method": ("lintseq", "randseq")}
+    command(parser, run_corpus, "generate", choices={**sampling, "executor": EXECUTORS})
+    command(parser, show, choices=sampling)
+    command(parser, resolve_file, "resolve")

@@ -126,34 +126,34 @@ class CorpusReader(PipelineStep):
 @dataclass
 class RefineConfig:
     "One refinement run."
-    input: str | None = None          # folder or file of JSON lines; None: the TinyHelen corpus (`corpus`)
-    output: str = "runs/refine"
-    genre: str | None = None          # genre of every input record (else per record / file name)
+    input: str | None = None          # folder or file of JSON lines (unset: the TinyHelen corpus, see `corpus`)
+    output: str = "runs/refine"       # output folder: leaner/, rejects.jsonl, report.json, report.md, cache/, logs/
+    genre: str | None = None          # genre of every input record (unset: per record / file name)
     glob: str | None = None           # file pattern inside `input`, e.g. "web*.jsonl.zst"
     corpus: str = "ori"               # with no input: version of the TinyHelen corpus to read
-    genres: str | None = None         # comma-separated genres of the corpus (default: the pre-training genres)
-    size: str = "10M"
-    split: str = "validation"
+    genres: str | None = None         # comma-separated genres of the corpus (unset: the pre-training genres)
+    size: str = "10M"                 # with no input: corpus size
+    split: str = "validation"         # with no input: corpus split
     limit: int = -1                   # documents per task (-1: all)
-    tasks: int = 1
-    workers: int = 1
-    backend: str = "openai"           # openai | transformers | replay | paper-replay
-    model: str = "gpt-4-turbo"
-    base_url: str | None = None
-    temperature: float = 0.8
-    top_p: float = 0.95
-    max_tokens: int = 800
-    concurrency: int = 16
-    max_retries: int = 6
+    tasks: int = 1                    # shards (the unit of resume)
+    workers: int = 1                  # processes
+    backend: str = "openai"           # openai | transformers | paper-replay (the paper's recorded rewrites, offline) | replay
+    model: str = "gpt-4-turbo"        # LLM name, or a local folder for transformers
+    base_url: str | None = None       # OpenAI-compatible endpoint, e.g. http://host:8000/v1
+    temperature: float = 0.8          # sampling temperature of the LLM
+    top_p: float = 0.95               # nucleus sampling: keep the most likely tokens up to this probability
+    max_tokens: int = 800             # longest LLM reply, in tokens
+    concurrency: int = 16             # LLM requests in flight at once
+    max_retries: int = 6              # times a failed LLM request is retried
     timeout: float = 120.0            # seconds per LLM request
     batch: int = 64                   # items per LLM batch
-    cache_dir: str | None = None      # default: {output}/cache
-    tokenizer: str | None = None      # local tokenizer folder for chunk budgets (default: GPT-2 pre-tokens)
+    cache_dir: str | None = None      # folder caching LLM replies, so a rerun does not pay twice (unset: {output}/cache)
+    tokenizer: str | None = None      # local tokenizer folder for chunk budgets (unset: GPT-2 pre-tokens)
     max_chunks: int = 0               # reject documents with more chunks than this (0: no limit)
     keep_grade: str = "C"             # math: keep problems graded A..keep_grade
-    reask: int = 0                    # vocabulary re-asks per item
+    reask: int = 0                    # vocabulary re-asks per item (0: measure only)
     max_oov: float = 0.1              # re-ask above this OOV rate
-    min_chars: int = 100
+    min_chars: int = 100              # narrative and web text: reject a rewrite of at most this many characters
 
     def llm(self) -> LLMConfig:
         return LLMConfig(backend="replay" if self.backend == "paper-replay" else self.backend, model=self.model,
@@ -395,8 +395,12 @@ Relaunching the same command resumes: finished tasks are skipped and cached LLM 
     return rep
 
 
-def report(original: str | None = None, leaner: str | None = None, genres: str | None = None, split: str = "validation",
-           out: str | None = None) -> list[dict]:
+def report(original: str | None = None,  # folder of original text (unset: the paper's originals)
+           leaner: str | None = None,  # folder of refined text, compared with --original
+           genres: str | None = None,  # comma-separated genres to compare (unset: all)
+           split: str = "validation",  # split of the paper's pairs (without --original)
+           out: str | None = None,  # also write the table (markdown) here
+           ) -> list[dict]:
     """Compare two corpora per genre: words, types, core-2K coverage, sentence length, placeholder density.
 
 With --original and --leaner: two folders (refinement outputs or JSON lines with genre/text).
@@ -418,8 +422,16 @@ Without them: the paper's own original/leaner pairs of the chosen --split (needs
     return rows
 
 
-def questions(examples: str, output: str, training: str | None = None, n: int = 50, calls: int = 1, backend: str = "openai",
-              model: str = "gpt-4-turbo", base_url: str | None = None, cache_dir: str | None = None) -> list[dict]:
+def questions(examples: str,  # JSON lines of example questions (field 'question')
+              output: str,  # JSON lines file to write the questions to
+              training: str | None = None,  # folder of training JSON lines ('text'), to bin questions by similarity
+              n: int = 50,  # questions to ask for per LLM call
+              calls: int = 1,  # how many LLM calls to make
+              backend: str = "openai",  # openai | transformers | paper-replay
+              model: str = "gpt-4-turbo",  # LLM name, or a local folder for transformers
+              base_url: str | None = None,  # OpenAI-compatible endpoint, e.g. http://host:8000/v1
+              cache_dir: str | None = None,  # folder caching LLM replies, so a rerun does not pay twice
+              ) -> list[dict]:
     """Generate Leaner-Eval style questions from example questions and bin them by similarity to training text.
 
 --examples: JSON lines with a 'question' field. --training: a folder of JSON lines with 'text' (e.g. a refinement
@@ -437,32 +449,9 @@ output); the score is 10 x max TF-IDF cosine to a training document, binned 0-7,
     return rows
 
 
-_HELP = {"input": "folder or file of JSON lines (default: the TinyHelen corpus)", "backend": "openai | transformers | paper-replay",
-         "base_url": "OpenAI-compatible endpoint, e.g. http://host:8000/v1", "reask": "vocabulary re-asks per item (0: measure only)"}
-
-
 def add_cli(parser) -> None:
-    "The `tinyhelen refine` commands."
-    from dataclasses import fields as dc_fields
+    "The `tinyhelen refine` commands; `run` takes the fields of `RefineConfig` as its flags."
     from tinyhelen.cli import command
-    p = command(parser, run)
-    for f in dc_fields(RefineConfig):
-        typ = {"int": int, "float": float}.get(str(f.type).split(" ")[0], str)
-        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=typ, default=f.default,
-                       help=_HELP.get(f.name, f"(default: {f.default})"))
-    p = command(parser, report)
-    p.add_argument("--original", dest="original", help="folder of original text (default: the paper's originals)")
-    p.add_argument("--leaner", dest="leaner", help="folder of refined text, compared with --original")
-    p.add_argument("--genres", dest="genres", help="comma-separated genres to compare (default: all)")
-    p.add_argument("--split", dest="split", default="validation", help="split of the paper's pairs (without --original)")
-    p.add_argument("--out", dest="out", help="also write the table (markdown) here")
-    p = command(parser, questions)
-    p.add_argument("--examples", dest="examples", required=True, help="JSON lines of example questions (field 'question')")
-    p.add_argument("--output", dest="output", required=True, help="JSON lines file to write the questions to")
-    p.add_argument("--training", dest="training", help="folder of training JSON lines ('text'), to bin questions by similarity")
-    p.add_argument("--n", dest="n", type=int, default=50, help="questions to ask for per LLM call")
-    p.add_argument("--calls", dest="calls", type=int, default=1, help="how many LLM calls to make")
-    p.add_argument("--backend", dest="backend", default="openai", help="openai | transformers | paper-replay")
-    p.add_argument("--model", dest="model", default="gpt-4-turbo", help="LLM name, or a local folder for transformers")
-    p.add_argument("--base-url", dest="base_url", help="OpenAI-compatible endpoint, e.g. http://host:8000/v1")
-    p.add_argument("--cache-dir", dest="cache_dir", help="folder caching LLM replies, so a rerun does not pay twice")
+    command(parser, run, params=RefineConfig)
+    command(parser, report)
+    command(parser, questions, flags={"examples": "--examples", "output": "--output"})

@@ -120,7 +120,10 @@ def _shown(p: Path, base: Path) -> str:
         return str(p)
 
 
-def summarize(path: str, out: str = "figures", root: str | None = None) -> Path:
+def summarize(path: str,  # sweep YAML file, e.g. sweeps/smoke.yaml
+              out: str = "figures",  # folder for RESULTS.md and a copy of every run's figures
+              root: str | None = None,  # runs folder (unset: $TINYHELEN_RUNS, else runs/ of the repo)
+              ) -> Path:
     """Write <out>/RESULTS.md and copy every run's figures to <out>/<run id>/ for a sweep file.
 
     Runs not finished are listed with their status; run the sweep first (tinyhelen sweep run PATH)."""
@@ -210,7 +213,9 @@ def clean_outputs(nb, base: str | os.PathLike, replace: dict[str, str] | None = 
     return nb
 
 
-def publish(path: str, root: str | None = None) -> list[str]:
+def publish(path: str,  # sweep YAML file, e.g. sweeps/smoke.yaml
+            root: str | None = None,  # runs folder (unset: $TINYHELEN_RUNS, else runs/ of the repo)
+            ) -> list[str]:
     """Copy the outputs of each notebook's first finished run in the sweep into the notebook in nbs/, for the docs.
 
     Only what a reader needs is copied (no warnings or logs; paths relative to the repository). A notebook
@@ -245,10 +250,5 @@ def publish(path: str, root: str | None = None) -> list[str]:
 def add_cli(parser) -> None:
     "Add `summary` and `publish` to the `sweep` command group."
     from tinyhelen.cli import command
-    p = command(parser, summarize, "summary")
-    p.add_argument("path", help="sweep YAML file, e.g. sweeps/smoke.yaml")
-    p.add_argument("--out", default="figures", help="folder for RESULTS.md and a copy of every run's figures")
-    p.add_argument("--root", default=None, help="runs folder (unset: $TINYHELEN_RUNS, else runs/ of the repo)")
-    p = command(parser, publish, "publish")
-    p.add_argument("path", help="sweep YAML file, e.g. sweeps/smoke.yaml")
-    p.add_argument("--root", default=None, help="runs folder (unset: $TINYHELEN_RUNS, else runs/ of the repo)")
+    command(parser, summarize, "summary")
+    command(parser, publish)

@@ -142,8 +142,13 @@ def plot_stats(df: pd.DataFrame, path: str | os.PathLike | None = None, root: st
     return fig
 
 # %% ../nbs/01c_stats.ipynb
-def stats(root: str | None = None, size: str = "10M", splits: list[str] = ("validation", "test"), genres: list[str] | None = None,
-          out: str | None = None, wandb: str | None = None) -> pd.DataFrame:
+def stats(root: str | None = None,  # folder with the corpora (unset: $TINYHELEN_DATA, else the embedded sample)
+          size: str = "10M",  # corpus size
+          splits: list[str] = ("validation", "test"),  # splits to count (together)
+          genres: list[str] | None = None,  # genres to count (unset: every genre in both versions)
+          out: str | None = None,  # folder for data_stats.md and data_stats.png (unset: the run folder under runs/data_stats/)
+          wandb: str | None = None,  # W&B mode (unset: $WANDB_MODE, else offline)
+          ) -> pd.DataFrame:
     """Count documents, words, word types and core-2K coverage per genre, original vs leaner text.
 
     Writes data_stats.md (a table) and data_stats.png (a figure) into --out, or into this command's
@@ -169,10 +174,7 @@ def stats(root: str | None = None, size: str = "10M", splits: list[str] = ("vali
 def add_cli(parser) -> None:
     "Add `stats` to the `data` command group."
     from tinyhelen.cli import command
-    p = command(parser, stats)
-    p.add_argument("--data-root", dest="root", default=None, help="folder with the corpora (unset: $TINYHELEN_DATA, else the embedded sample)")
-    p.add_argument("--size", default="10M", choices=["10M", "100M"], help="corpus size")
-    p.add_argument("--splits", nargs="+", default=["validation", "test"], choices=SPLITS, help="splits to count (together)")
-    p.add_argument("--genres", nargs="+", default=None, choices=GENRES, help="genres to count (unset: every genre in both versions)")
-    p.add_argument("--out", default=None, help="folder for data_stats.md and data_stats.png (unset: the run folder under runs/data_stats/)")
-    p.add_argument("--wandb", default=None, choices=["offline", "online", "disabled"], help="W&B mode (unset: $WANDB_MODE, else offline)")
+    from tinyhelen.data import SIZES
+    from tinyhelen.tracking import WANDB_MODES
+    command(parser, stats, flags={"root": "--data-root"},
+            choices={"size": SIZES, "splits": SPLITS, "genres": GENRES, "wandb": WANDB_MODES})

@@ -333,7 +333,10 @@ def run_sweep(path: str, parallel: int | None = None, executor: str = "local", o
     return collect(path, root, quiet=True)
 
 # %% ../nbs/12_sweep.ipynb
-def collect(path: str, root: str | None = None, quiet: bool = False) -> pd.DataFrame:
+def collect(path: str,  # sweep YAML file
+            root: str | None = None,  # runs folder (unset: $TINYHELEN_RUNS, else runs/ of the repo)
+            quiet: bool = False,  # no hint when the sweep has not run yet
+            ) -> pd.DataFrame:
     """The results table of a sweep: one row per reported result, with the run's parameters and status.
 
     Also written to <sweep dir>/results.csv and results.md."""
@@ -361,7 +364,9 @@ def collect(path: str, root: str | None = None, quiet: bool = False) -> pd.DataF
     return df
 
 # %% ../nbs/12_sweep.ipynb
-def plan(path: str, root: str | None = None) -> str:
+def plan(path: str,  # sweep YAML file, e.g. sweeps/paper.yaml
+         root: str | None = None,  # runs folder, to show each run's state (unset: $TINYHELEN_RUNS, else runs/ of the repo)
+         ) -> str:
     "Print the sweep's graph: entries, runs, varying parameters, inputs from upstream runs, and each run's state."
     sweep = load_sweep(path)
     validate(sweep, path)
@@ -384,8 +389,13 @@ def plan(path: str, root: str | None = None) -> str:
     return text
 
 # %% ../nbs/12_sweep.ipynb
-def run_checked(path: str, parallel: int | None = None, executor: str = "local", only: str | None = None,
-                root: str | None = None, timeout: float | None = None) -> pd.DataFrame:
+def run_checked(path: str,  # sweep YAML file, e.g. sweeps/smoke.yaml
+                parallel: int | None = None,  # runs at once (unset: the file's 'parallel')
+                executor: str = "local",  # where runs execute: processes here, Slurm jobs, or submitit's local executor
+                only: str | None = None,  # run only one entry (its name) or the runs whose id contains this text
+                root: str | None = None,  # runs folder (unset: $TINYHELEN_RUNS, else runs/ of the repo)
+                timeout: float | None = None,  # seconds per run (unset: no limit)
+                ) -> pd.DataFrame:
     "The `run` command: `run_sweep`, then exit status 1 if any run failed or was blocked (so `make` and CI stop)."
     df = run_sweep(path, parallel, executor, only, root, timeout)
     bad = df[df.status.isin(["failed", "blocked"])]
@@ -403,17 +413,6 @@ run_checked.__doc__ = run_sweep.__doc__ + "\n\n    Exits with status 1 if any ru
 def add_cli(parser) -> None:
     "Add `run`, `plan` and `collect` to the `sweep` command group."
     from tinyhelen.cli import command
-    p = command(parser, run_checked, "run")
-    p.add_argument("path", help="sweep YAML file, e.g. sweeps/smoke.yaml")
-    p.add_argument("--parallel", type=int, default=None, help="runs at once (default: the file's 'parallel')")
-    p.add_argument("--executor", default="local", choices=["local", "slurm", "submitit-local"],
-                   help="where runs execute: processes here, Slurm jobs, or submitit's local executor (default: local)")
-    p.add_argument("--only", default=None, help="run only one entry (its name) or the runs whose id contains this text")
-    p.add_argument("--root", default=None, help="runs folder (default: runs/ of the repo or $TINYHELEN_RUNS)")
-    p.add_argument("--timeout", type=float, default=None, help="seconds per run (default: no limit)")
-    p = command(parser, plan)
-    p.add_argument("path", help="sweep YAML file, e.g. sweeps/paper.yaml")
-    p.add_argument("--root", default=None, help="runs folder, to show each run's state (default: runs/ of the repo)")
-    p = command(parser, collect)
-    p.add_argument("path", help="sweep YAML file")
-    p.add_argument("--root", default=None, help="runs folder (default: runs/ of the repo or $TINYHELEN_RUNS)")
+    command(parser, run_checked, "run", choices={"executor": ("local", "slurm", "submitit-local")})
+    command(parser, plan)
+    command(parser, collect)

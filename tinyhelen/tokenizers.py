@@ -120,9 +120,16 @@ def load_tokenizer(path: str | os.PathLike):
     return AutoTokenizer.from_pretrained(str(path))
 
 # %% ../nbs/05_tokenizers.ipynb
-def train(out: str, style: str = "gpt", vocab_size: int = 2000, model_max_length: int = 1024,
-          version: str = "leaner", genres: str | None = None, size: str = "10M", split: str = "validation",
-          data_root: str | None = None) -> Path:
+def train(out: str,  # folder to write the tokenizer to (created)
+          style: str = "gpt",  # special tokens and wrapping of the model family
+          vocab_size: int = 2000,  # entries in the vocabulary, specials and bytes included
+          model_max_length: int = 1024,  # longest input the tokenizer allows, in tokens
+          version: str = "leaner",  # which text to learn from: original or leaner
+          genres: str | None = None,  # comma-separated genres, e.g. code (unset: the pre-training genres)
+          size: str = "10M",  # corpus size
+          split: str = "validation",  # split to learn from (the embedded sample has validation and test)
+          data_root: str | None = None,  # folder with the corpora (unset: $TINYHELEN_DATA, else the embedded sample)
+          ) -> Path:
     """Train a 2K byte-level BPE tokenizer on a TinyHelen corpus and save it in the --out folder.
 
     Styles: gpt (<|endoftext|> as bos/eos/unk/pad), bert ([CLS] ... [SEP]), xlnet (... <sep> <cls>),
@@ -141,13 +148,5 @@ def add_cli(parser) -> None:
     "Add `train` to the `tokenizer` command group."
     from tinyhelen.cli import command
     from tinyhelen.data import SIZES, SPLITS, VERSIONS
-    p = command(parser, train)
-    p.add_argument("--out", required=True, help="folder to write the tokenizer to (created)")
-    p.add_argument("--style", default="gpt", choices=list(STYLES), help="special tokens and wrapping of the model family")
-    p.add_argument("--vocab-size", dest="vocab_size", type=int, default=2000, help="entries in the vocabulary, specials and bytes included")
-    p.add_argument("--model-max-length", dest="model_max_length", type=int, default=1024, help="longest input the tokenizer allows, in tokens")
-    p.add_argument("--version", default="leaner", choices=VERSIONS, help="which text to learn from: original or leaner")
-    p.add_argument("--genres", default=None, help="comma-separated genres, e.g. code (unset: the pre-training genres)")
-    p.add_argument("--size", default="10M", choices=SIZES, help="corpus size")
-    p.add_argument("--split", default="validation", choices=SPLITS, help="split to learn from (the embedded sample has validation and test)")
-    p.add_argument("--data-root", dest="data_root", default=None, help="folder with the corpora (unset: $TINYHELEN_DATA, else the embedded sample)")
+    command(parser, train, flags={"out": "--out"},
+            choices={"style": list(STYLES), "version": VERSIONS, "size": SIZES, "split": SPLITS})

@@ -526,7 +526,9 @@ def train(cfg: TrainConfig, train_data: datasets.Dataset | None = None, val_data
     return final_metrics(history, step, str(out_dir / f"step-{step:06d}") if cfg.save_every >= 0 else None)
 
 # %% ../nbs/07_train.ipynb
-def run(config: str | None = None, set: list[str] | None = None) -> dict:
+def run(config: str | None = None,  # YAML or JSON file with TrainConfig fields
+        set: list[str] | None = None,  # override a config field, e.g. lr=1e-3 (repeat for several)
+        ) -> dict:
     """Train a model from a YAML/JSON TrainConfig (resumes the run if it has checkpoints).
 
     Example: tinyhelen train run --config cfg.yaml --set lr=1e-3 --set max_steps=500
@@ -560,7 +562,6 @@ def run(config: str | None = None, set: list[str] | None = None) -> dict:
 
 
 def add_cli(parser) -> None:
+    "Add `run` to the `train` group: a TrainConfig file plus `--set key=value` overrides, not one flag per field."
     from tinyhelen.cli import command
-    p = command(parser, run)
-    p.add_argument("--config", default=None, help="YAML or JSON file with TrainConfig fields")
-    p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE", help="override a config field")
+    command(parser, run, extra={"set": dict(action="append", nargs=None, metavar="KEY=VALUE")})

@@ -269,11 +269,24 @@ def check_checkpoint(path) -> Path:
     return p
 
 
-def evaluate_code(model_path: str, benchmark: str = "humaneval", fmt: str = "plain", n: int = 1,
-                  temperature: float = 0.0, top_p: float = 0.95, max_new_tokens: int = 512, batch_size: int = 8,
-                  ks: list[int] = (1,), limit: int | None = None, workers: int = 2, timeout: float = 10.0,
-                  out: str | None = None, seed: int = 1, device: str | None = None, strict: bool = False,
-                  unsafe: bool = False) -> dict:
+def evaluate_code(model_path: str,  # a transformers causal-LM checkpoint folder
+                  benchmark: str = "humaneval",  # which problems to solve
+                  fmt: str = "plain",  # plain: instruction-tuned; edits: LintSeq-tuned; completion: pre-trained (continues the prompt)
+                  n: int = 1,  # programs sampled per problem
+                  temperature: float = 0.0,  # sampling temperature (0: greedy)
+                  top_p: float = 0.95,  # nucleus sampling: keep the most likely tokens up to this probability
+                  max_new_tokens: int = 512,  # longest answer, in tokens
+                  batch_size: int = 8,  # prompts generated at once
+                  ks: list[int] = (1,),  # k values of pass@k to report (each at most --n)
+                  limit: int | None = None,  # only the first N problems (quick tries)
+                  workers: int = 2,  # processes running the tests
+                  timeout: float = 10.0,  # seconds a program may run before it counts as failed
+                  out: str | None = None,  # folder for samples.jsonl, standard_samples.jsonl and summary.json
+                  seed: int = 1,  # random seed for sampling
+                  device: str | None = None,  # cuda, cpu, ... (unset: cuda when there is a GPU)
+                  strict: bool = False,  # reject a whole edit sequence at its first malformed hunk
+                  unsafe: bool = False,  # run generated programs even where the sandbox cannot isolate them (no user namespaces); prints what is not protected. Only for code you trust
+                  ) -> dict:
     """Sample n programs per problem from a causal LM checkpoint and report pass@k.
 
     fmt 'plain' (instruction-tuned) and 'edits' (LintSeq-tuned) get the same instruction; 'completion'
@@ -308,23 +321,4 @@ def evaluate_code(model_path: str, benchmark: str = "humaneval", fmt: str = "pla
 def add_cli(parser) -> None:
     "Add `code` to the `eval` command group."
     from tinyhelen.cli import command
-    p = command(parser, evaluate_code, "code")
-    p.add_argument("model_path", help="a transformers causal-LM checkpoint folder")
-    p.add_argument("--benchmark", default="humaneval", choices=BENCHMARKS, help="which problems to solve")
-    p.add_argument("--format", dest="fmt", default="plain", choices=FORMATS,
-                   help="plain: instruction-tuned; edits: LintSeq-tuned; completion: pre-trained (continues the prompt)")
-    for name, typ, default, what in (
-            ("n", int, 1, "programs sampled per problem"), ("temperature", float, 0.0, "sampling temperature (0: greedy)"),
-            ("top-p", float, 0.95, "nucleus sampling: keep the most likely tokens up to this probability"),
-            ("max-new-tokens", int, 512, "longest answer, in tokens"), ("batch-size", int, 8, "prompts generated at once"),
-            ("limit", int, None, "only the first N problems (quick tries)"), ("workers", int, 2, "processes running the tests"),
-            ("timeout", float, 10.0, "seconds a program may run before it counts as failed"),
-            ("seed", int, 1, "random seed for sampling")):
-        p.add_argument(f"--{name}", type=typ, default=default, help=what)
-    p.add_argument("--ks", nargs="+", type=int, default=[1], help="k values of pass@k to report (each at most --n)")
-    p.add_argument("--strict", action="store_true", help="reject a whole edit sequence at its first malformed hunk")
-    p.add_argument("--out", default=None, help="folder for samples.jsonl, standard_samples.jsonl and summary.json")
-    p.add_argument("--device", default=None, help="cuda, cpu, ... (default: cuda when there is a GPU)")
-    p.add_argument("--unsafe", action="store_true",
-                   help="run generated programs even where the sandbox cannot isolate them (no user namespaces); "
-                        "prints what is not protected. Only for code you trust")
+    command(parser, evaluate_code, "code", flags={"fmt": "--format"}, choices={"benchmark": BENCHMARKS, "fmt": FORMATS})

@@ -447,12 +447,26 @@ def write_reports(cells: list[dict], out: Path, skipped: dict | None = None):
     return summary
 
 # %% ../../nbs/10_eval_glue.ipynb
-def evaluate_glue(checkpoint: str, tasks: list[str] | str = tuple(TASKS), out: str = "", tokenizer: str = "",
-                  lrs: list[float] | str = PAPER_LRS, seeds: list[int] | str = PAPER_SEEDS, batch_size: int = 256,
-                  micro_batch: int = 32, max_len: int = 256, max_steps: int = 0, eval_every: int = 0, limit: int = 0,
-                  warmup_steps: int = 0,
-                  no_train: str = "skip", data_root: str = "", device: str = "auto", eval_batch: int = 64,
-                  keep_checkpoints: bool = False, wandb: str = "offline") -> dict:
+def evaluate_glue(checkpoint: str,  # checkpoint folder, or a zoo model name (from scratch)
+                  tasks: list[str] | str = tuple(TASKS),  # Leaner-GLUE tasks to fine-tune on
+                  out: str = "",  # output folder (empty: runs/glue/<name>-<fingerprint>)
+                  tokenizer: str = "",  # tokenizer folder (needed with a model name)
+                  lrs: list[float] | str = PAPER_LRS,  # learning rates to try (the paper's grid)
+                  seeds: list[int] | str = PAPER_SEEDS,  # seeds per learning rate (the paper's)
+                  batch_size: int = 256,  # examples per optimizer step
+                  micro_batch: int = 32,  # examples per forward pass (gradient accumulation makes up the batch)
+                  max_len: int = 256,  # longest input in tokens
+                  max_steps: int = 0,  # optimizer steps per run; 0: the paper's epochs per task
+                  eval_every: int = 0,  # steps between validation evaluations; 0: the paper's interval per task
+                  limit: int = 0,  # use only the first N rows of each split; 0: all (for quick checks)
+                  warmup_steps: int = 0,  # linear warm-up steps
+                  no_train: str = "skip",  # tasks without a train split (SST-2, QQP, MNLI, QNLI in the release)
+                  data_root: str = "",  # folder with the corpora (empty: $TINYHELEN_DATA, else the embedded sample)
+                  device: str = "auto",  # where to train (auto: a GPU if there is one)
+                  eval_batch: int = 64,  # examples per evaluation batch
+                  keep_checkpoints: bool = False,  # save each run's final model under OUT/work/
+                  wandb: str = "offline",  # W&B mode
+                  ) -> dict:
     """Fine-tune a checkpoint (or a zoo model from scratch, with --tokenizer) on Leaner-GLUE tasks.
 
     The paper's protocol by default: per-task epochs, LRs 5e-6..5e-3, seeds 1 53 65 256 9264, batch 256,
@@ -476,25 +490,6 @@ def evaluate_glue(checkpoint: str, tasks: list[str] | str = tuple(TASKS), out: s
 def add_cli(parser) -> None:
     "Add `glue` to the `eval` command group."
     from tinyhelen.cli import command
-    p = command(parser, evaluate_glue, "glue")
-    p.add_argument("checkpoint", metavar="CHECKPOINT_OR_MODEL", help="checkpoint folder, or a zoo model name (from scratch)")
-    p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS), help="Leaner-GLUE tasks to fine-tune on")
-    p.add_argument("--out", default="", help="output folder (default: runs/glue/<name>-<fingerprint>)")
-    p.add_argument("--tokenizer", default="", help="tokenizer folder (needed with a model name)")
-    p.add_argument("--lrs", nargs="+", type=float, default=list(PAPER_LRS), help="learning rates to try (the paper's grid)")
-    p.add_argument("--seeds", nargs="+", type=int, default=list(PAPER_SEEDS), help="seeds per learning rate (the paper's)")
-    for name, default, text in (("batch-size", 256, "examples per optimizer step"),
-                                ("micro-batch", 32, "examples per forward pass (gradient accumulation makes up the batch)"),
-                                ("max-len", 256, "longest input in tokens"),
-                                ("max-steps", 0, "optimizer steps per run; 0: the paper's epochs per task"),
-                                ("eval-every", 0, "steps between validation evaluations; 0: the paper's interval per task"),
-                                ("limit", 0, "use only the first N rows of each split; 0: all (for quick checks)"),
-                                ("warmup-steps", 0, "linear warm-up steps"),
-                                ("eval-batch", 64, "examples per evaluation batch")):
-        p.add_argument(f"--{name}", dest=name.replace("-", "_"), type=int, default=default, help=text)
-    p.add_argument("--no-train", dest="no_train", default="skip", choices=NO_TRAIN,
-                   help="tasks without a train split (SST-2, QQP, MNLI, QNLI in the release)")
-    p.add_argument("--data-root", dest="data_root", default="", help="folder with the corpora (unset: $TINYHELEN_DATA, else the embedded sample)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train (auto: a GPU if there is one)")
-    p.add_argument("--keep-checkpoints", dest="keep_checkpoints", action="store_true", help="save each run's final model under OUT/work/")
-    p.add_argument("--wandb", default="offline", choices=["offline", "online", "disabled"], help="W&B mode")
+    from tinyhelen.tracking import WANDB_MODES
+    command(parser, evaluate_glue, "glue", extra={"checkpoint": dict(metavar="CHECKPOINT_OR_MODEL")},
+            choices={"tasks": list(TASKS), "no_train": NO_TRAIN, "device": ("auto", "cpu", "cuda"), "wandb": WANDB_MODES})

@@ -476,12 +476,29 @@ def headline(summary: pd.DataFrame, prefix: str = "") -> dict:
             for _, r in summary.iterrows() if not pd.isna(r["mean"])}
 
 
-def evaluate_instruct(model: list[str] | dict, out: str, questions: str | None = None, bins: list[str] | None = None,
-                      per_bin: int | None = None, training: str | None = None, max_new_tokens: int = 960,
-                      temperature: float = 0.0, top_p: float = 0.95, batch_size: int = 8, judge_backend: str = "openai",
-                      judge_model: str = "gpt-4-turbo", judge_base_url: str | None = None, judge_cache: str | None = None, concurrency: int = 16,
-                      retries: int = 2, max_per_prompt: int = 10, reference: str | None = None, seed: int = 65,
-                      device: str | None = None, wandb: str | None = None, progress: bool = True) -> dict:
+def evaluate_instruct(model: list[str] | dict,  # a causal-LM checkpoint folder and the name it is reported under (repeat)
+                      out: str,  # output folder (answers, judgments, summaries, figures)
+                      questions: str | None = None,  # JSON lines with 'question' (unset: Leaner-Eval)
+                      bins: list[str] | None = None,  # Leaner-Eval similarity bins to ask (unset: all)
+                      per_bin: int | None = None,  # a seeded sample of N questions per bin
+                      training: str | None = None,  # folder of training JSON lines, to bin questions without 'bin'
+                      max_new_tokens: int = 960,  # longest answer, in tokens
+                      temperature: float = 0.0,  # sampling temperature (0: greedy, as the paper)
+                      top_p: float = 0.95,  # nucleus sampling: keep the most likely tokens up to this probability
+                      batch_size: int = 8,  # questions answered at once
+                      judge_backend: str = "openai",  # who scores the answers (fixture and none are for tests: no quality scores)
+                      judge_model: str = "gpt-4-turbo",  # judge LLM name, or a local folder for transformers
+                      judge_base_url: str | None = None,  # OpenAI-compatible endpoint, e.g. http://host:8000/v1
+                      judge_cache: str | None = None,  # judge reply cache (unset: <out>/judge_cache)
+                      concurrency: int = 16,  # judge requests in flight at once
+                      retries: int = 2,  # times to re-ask the judge when its reply cannot be read
+                      max_per_prompt: int = 10,  # answers the judge scores in one prompt
+                      reference: str | None = None,  # checkpoint for the perplexity of the answers
+                      seed: int = 65,  # random seed (sampling, question order)
+                      device: str | None = None,  # cuda, cpu, ... (unset: cuda when there is a GPU)
+                      wandb: str | None = None,  # W&B mode (unset: $WANDB_MODE, else offline)
+                      progress: bool = True,  # progress bars while answering and judging
+                      ) -> dict:
     """Answer Leaner-Eval questions with several models and score the answers with an LLM judge.
 
 Models: --model name=checkpoint (repeat; up to 10 share a judge prompt). Questions: Leaner-Eval (all bins, or
@@ -570,28 +587,7 @@ core-2K coverage, and perplexity under --reference (a checkpoint). Outputs in --
 def add_cli(parser) -> None:
     "Add `instruct` to the `eval` command group."
     from tinyhelen.cli import command
-    p = command(parser, evaluate_instruct, "instruct")
-    p.add_argument("--model", dest="model", action="append", required=True, metavar="NAME=PATH",
-                   help="a causal-LM checkpoint folder and the name it is reported under (repeat)")
-    p.add_argument("--out", dest="out", required=True, help="output folder (answers, judgments, summaries, figures)")
-    p.add_argument("--questions", dest="questions", help="JSON lines with 'question' (default: Leaner-Eval)")
-    p.add_argument("--bins", dest="bins", nargs="+", choices=EVAL_BINS, help="Leaner-Eval similarity bins to ask (default: all)")
-    p.add_argument("--per-bin", dest="per_bin", type=int, help="a seeded sample of N questions per bin")
-    p.add_argument("--training", dest="training", help="folder of training JSON lines, to bin questions without 'bin'")
-    p.add_argument("--judge-backend", dest="judge_backend", default="openai", choices=JUDGE_BACKENDS,
-                   help="who scores the answers (fixture and none are for tests: no quality scores)")
-    p.add_argument("--judge-model", dest="judge_model", default="gpt-4-turbo",
-                   help="judge LLM name, or a local folder for transformers")
-    p.add_argument("--judge-base-url", dest="judge_base_url", help="OpenAI-compatible endpoint, e.g. http://host:8000/v1")
-    p.add_argument("--judge-cache", dest="judge_cache", help="judge reply cache (default: <out>/judge_cache)")
-    p.add_argument("--reference", dest="reference", help="checkpoint for the perplexity of the answers")
-    for name, typ, default, what in (
-            ("max-new-tokens", int, 960, "longest answer, in tokens"), ("temperature", float, 0.0, "sampling temperature (0: greedy, as the paper)"),
-            ("top-p", float, 0.95, "nucleus sampling: keep the most likely tokens up to this probability"),
-            ("batch-size", int, 8, "questions answered at once"), ("concurrency", int, 16, "judge requests in flight at once"),
-            ("retries", int, 2, "times to re-ask the judge when its reply cannot be read"),
-            ("max-per-prompt", int, 10, "answers the judge scores in one prompt"), ("seed", int, 65, "random seed (sampling, question order)")):
-        p.add_argument(f"--{name}", dest=name.replace("-", "_"), type=typ, default=default, help=what)
-    p.add_argument("--device", dest="device", help="cuda, cpu, ... (default: cuda when there is a GPU)")
-    p.add_argument("--wandb", dest="wandb", default=None, choices=["offline", "online", "disabled"],
-                   help="W&B mode (default: $WANDB_MODE, else offline)")
+    from tinyhelen.tracking import WANDB_MODES
+    command(parser, evaluate_instruct, "instruct", flags={"model": "--model", "out": "--out"},
+            extra={"model": dict(action="append", nargs=None, metavar="NAME=PATH")},
+            choices={"bins": EVAL_BINS, "judge_backend": JUDGE_BACKENDS, "wandb": WANDB_MODES})
