@@ -128,7 +128,8 @@ def _decode(raw: bytes, path: Path, line: int | None) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise DataError(path, f"bytes {raw[max(0, e.start - 8):e.end + 8]!r} at column {e.start + 1} are not valid UTF-8",
+        raise DataError(path, f"byte {raw[e.start]:#04x} at column {e.start + 1} is not valid UTF-8 "
+                              f"(in {raw[max(0, e.start - 8):e.end + 8]!r})",
                         "Re-encode the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`) or remove the line", line=line) from None
 
 

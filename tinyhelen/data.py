@@ -5,14 +5,13 @@
 # %% ../nbs/01_data.ipynb 2
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 
 import datasets
 
-from .core import DAMAGED, DataError, check_stream, data_root, iter_records
+from .core import DAMAGED, DataError, data_root, iter_records
 
 # %% auto 0
 __all__ = ['VERSIONS', 'SIZES', 'SPLITS', 'GENRES', 'PRETRAIN_GENRES', 'HUB_REPO', 'TEMPLATES', 'GLUE_TASKS', 'EVAL_BINS',

@@ -18,7 +18,7 @@ from datatrove.pipeline.base import PipelineStep
 from tqdm import tqdm
 
 from .code_data import load_code_corpus, load_humaneval, load_mbpp
-from .core import DataError, atomic_write
+from .core import DataError, atomic_write, iter_records
 from .linters import get_linter
 from .lintseq import DIFF_SEP, ProgramRejected, admit, lintseq, normalize, randseq, reindent
 
@@ -52,22 +52,10 @@ def code_source(source, code_field: str = "code", instruction_field: str | None 
         if not path.is_file():
             raise DataError(path, "no such file and not a built-in source", f"give a JSONL file or one of {BUILTIN_SOURCES}")
         rows = []
-        with open(path, "rb") as f:
-            for i, raw in enumerate(f, 1):
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    raise DataError(path, f"not UTF-8 text (byte {raw[e.start]:#04x} at column {e.start + 1})",
-                                    "convert the file to UTF-8", line=i) from None
-                if not line.strip():
-                    continue
-                try:
-                    r = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise DataError(path, f"malformed JSON ({e.msg})", "fix or drop the line", line=i) from None
-                if not isinstance(r, dict) or not isinstance(r.get(code_field), str):
-                    raise DataError(path, f"no string field {code_field!r}", "name the code field with --code-field", line=i, field=code_field)
-                rows.append(r)
+        for i, r in iter_records(path, empty_ok=True, fix="fix or drop the line"):
+            if not isinstance(r, dict) or not isinstance(r.get(code_field), str):
+                raise DataError(path, f"no string field {code_field!r}", "name the code field with --code-field", line=i, field=code_field)
+            rows.append(r)
         ds, name = Dataset.from_list(rows) if rows else Dataset.from_dict({code_field: []}), path.stem
     if code_field not in ds.column_names:
         raise DataError(name, f"no column {code_field!r} (columns: {ds.column_names})", "name the code field with --code-field")
@@ -331,17 +319,15 @@ def corpus_summary(out: str) -> dict:
     first: list[int] = []
     reasons: dict[str, int] = {}
     for p in sorted((outp / "edits").glob("*.jsonl")):
-        for line in p.open(encoding="utf-8"):
-            r = json.loads(line)
+        for _, r in iter_records(p, empty_ok=True):
             ok += 1
             seqs += len(r["sequences"])
             if r.get("preexisting_errors"):
                 kept += 1
                 first += r.get("first_deletion") or []
     for p in sorted((outp / "failures").glob("*.jsonl")):
-        for line in p.open(encoding="utf-8"):
-            r = json.loads(line)["reason"]
-            reasons[r] = reasons.get(r, 0) + 1
+        for _, r in iter_records(p, empty_ok=True):
+            reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
     done = len(list((outp / "logs" / "completions").glob("*"))) if (outp / "logs" / "completions").is_dir() else 0
     return {"programs": ok, "sequences": seqs, "failures": reasons, "tasks_done": done, "kept_with_errors": kept,
             "first_deletion_lines": sum(first) / len(first) if first else 0.0}
@@ -351,11 +337,7 @@ def load_corpus_output(out: str, fmt: str = "edits", eos: str = "") -> Dataset:
     "The sequences of a finished run as SFT rows (id, sequence, prompt, completion, text), ordered by id."
     rows = []
     for p in sorted(Path(out, "edits").glob("*.jsonl")):
-        for i, line in enumerate(p.open(encoding="utf-8"), 1):
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError:
-                raise DataError(p, "malformed JSON", "delete the shard and its logs/completions entry, then rerun", line=i) from None
+        for _, r in iter_records(p, empty_ok=True, fix="delete the shard and its logs/completions entry, then rerun"):
             if fmt == "plain":
                 pr, c = format_plain(r["instruction"], r["program"], eos)
                 rows.append({"id": r["id"], "sequence": 0, "prompt": pr, "completion": c, "text": pr + c})

@@ -20,8 +20,8 @@ import regex
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
-from .core import DataError, UsageError, atomic_write, markdown_table
-from .data import TEMPLATES, check_stream, words
+from .core import DataError, UsageError, atomic_write, check_stream, iter_records, markdown_table
+from .data import TEMPLATES, words
 from .llm import LLMConfig, Request, make_backend
 
 # %% auto 0
@@ -1067,8 +1067,7 @@ class Finalize(PipelineStep):
         base = Path(self.folder)
         items, rejects, seen = defaultdict(list), [], {}
         for f in sorted((base / "work" / "items").glob("*.jsonl")):
-            for line in f.read_text(encoding="utf-8").splitlines():
-                r = json.loads(line)
+            for _, r in iter_records(f, empty_ok=True):
                 h = sha256(r["text"])
                 if h in seen:
                     rejects.append({"id": r["id"], "reason": "duplicate", "detail": f"same text as {seen[h]}", "genre": r["genre"]})
@@ -1076,7 +1075,7 @@ class Finalize(PipelineStep):
                 seen[h] = r["id"]
                 items[r["genre"]].append({**r, "hash": h})
         for f in sorted((base / "work" / "rejects").glob("*.jsonl")):
-            rejects += [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines()]
+            rejects += [r for _, r in iter_records(f, empty_ok=True)]
         for g, rows in items.items():
             with atomic_write(base / "leaner" / f"{g}0000.jsonl") as fo:
                 fo.writelines(json.dumps(r) + "\n" for r in rows)
@@ -1202,7 +1201,7 @@ def _retry_failed(cfg: RefineConfig) -> int:
     if "replay" in cfg.backend:  # a recording answers the same again: nothing to retry
         return 0
     for f in sorted(base.glob("*.jsonl")) if base.is_dir() else ():
-        rows = [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines()]
+        rows = [r for _, r in iter_records(f, empty_ok=True)]
         if any(r["reason"] in RETRY_REASONS for r in rows):
             (logs / "stage1" / "completions" / f"{int(f.stem):05d}").unlink(missing_ok=True)
             reopened += 1
@@ -1429,8 +1428,7 @@ def read_items(folder: str | os.PathLike) -> dict[str, list[str]]:
     files = sorted((folder / "leaner").glob("*.jsonl")) if (folder / "leaner").is_dir() else sorted(folder.glob("*.jsonl"))
     out = defaultdict(list)
     for f in files:
-        for line in f.read_text(encoding="utf-8").splitlines():
-            r = json.loads(line)
+        for _, r in iter_records(f, empty_ok=True):
             out[r.get("genre") or re.sub(r"\d+$", "", f.name.split(".")[0])].append(r["text"])
     return dict(out)
 
@@ -1490,7 +1488,7 @@ def questions(examples: str, output: str, training: str | None = None, n: int = 
 
 --examples: JSON lines with a 'question' field. --training: a folder of JSON lines with 'text' (e.g. a refinement
 output); the score is 10 x max TF-IDF cosine to a training document, binned 0-7, 7-8, 8-9, 9-10."""
-    ex = [json.loads(l)["question"] for l in Path(examples).read_text(encoding="utf-8").splitlines() if l.strip()]
+    ex = [r["question"] for _, r in iter_records(examples, fix="give JSON lines with a 'question' field")]
     be = make_backend(LLMConfig(backend=backend, model=model, base_url=base_url, cache_dir=cache_dir))
     qs = generate_questions(be, ex, n=n, calls=calls)
     train = [t for ts in read_items(training).values() for t in ts] if training else []

@@ -17,7 +17,7 @@ import warnings
 from importlib import metadata
 from pathlib import Path
 
-from .core import atomic_write, repo_root
+from .core import atomic_write, iter_records, repo_root
 
 # %% auto 0
 __all__ = ['WANDB_MODES', 'git_state', 'environment', 'Run']
@@ -120,13 +120,7 @@ class Run:
 
     def metrics(self) -> list[dict]:
         "Every metrics row logged so far (a torn last line from a crash is ignored)."
-        rows = []
-        for line in (self.dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                pass
-        return rows
+        return [r for _, r in iter_records(self.dir / "metrics.jsonl", empty_ok=True, skip_torn=True)]
 
     def summary(self, **values) -> None:
         "Record final values (in meta.json under 'summary' and W&B's summary)."

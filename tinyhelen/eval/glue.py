@@ -19,7 +19,7 @@ import datasets
 import numpy as np
 import pandas as pd
 
-from ..core import DataError, atomic_write, markdown_table, repo_root, write_figure
+from ..core import DataError, atomic_write, iter_records, markdown_table, repo_root, write_figure
 from ..data import tinyhelen_dir
 
 # %% auto 0
@@ -377,9 +377,7 @@ def default_out(cfg: GlueConfig) -> Path:
 
 def read_cells(path: Path) -> list[dict]:
     "Rows of cells.jsonl (none if absent)."
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for _, r in iter_records(path, missing_ok=True, empty_ok=True)]
 
 
 def evaluate(cfg: GlueConfig) -> dict:

@@ -212,17 +212,6 @@ class JudgeStats:
     backend_failures: int = 0 # no reply from the backend (not recorded: a rerun asks again)
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    rows = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                pass  # the torn last line of a killed run
-    return rows
-
-
 def judge(backend, questions: list[dict], answers: dict[str, dict[str, str]], out: str | None = None,
           retries: int = 2, max_per_prompt: int = 10, seed: int = 65, chunk: int = 32,
           progress: bool = False, check=None) -> tuple[list[dict], JudgeStats]:
@@ -233,7 +222,7 @@ def judge(backend, questions: list[dict], answers: dict[str, dict[str, str]], ou
     from tqdm.auto import tqdm
     names = sorted(answers)
     path = Path(out) / "judgments.jsonl" if out else None
-    done = {r["key"]: r for r in _read_jsonl(path)} if path else {}
+    done = {r["key"]: r for _, r in iter_records(path, missing_ok=True, empty_ok=True, skip_torn=True)} if path else {}
     stats, records, todo = JudgeStats(), [], []
     for q in questions:
         for group in groups_for(q["id"], names, seed, max_per_prompt):
