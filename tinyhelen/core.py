@@ -22,9 +22,9 @@ import numpy as np
 import zstandard
 
 # %% auto 0
-__all__ = ['PACKAGE_DIR', 'SAMPLE_DATA', 'DATA_ENV', 'DAMAGED', 'data_root', 'repo_root', 'UsageError', 'DataError',
-           'check_stream', 'iter_records', 'seed_everything', 'current_umask', 'atomic_write', 'atomic_dir',
-           'markdown_table', 'write_figure', 'set_style']
+__all__ = ['PACKAGE_DIR', 'SAMPLE_DATA', 'DATA_ENV', 'RUNS_ENV', 'DAMAGED', 'data_root', 'repo_root', 'runs_root', 'UsageError',
+           'DataError', 'check_stream', 'iter_records', 'seed_everything', 'current_umask', 'atomic_write',
+           'atomic_dir', 'markdown_table', 'write_figure', 'set_style']
 
 # %% ../nbs/00_core.ipynb
 PACKAGE_DIR = Path(importlib.util.find_spec("tinyhelen").origin).parent  # same answer in a notebook and in the module
@@ -51,6 +51,14 @@ def repo_root(start: str | os.PathLike | None = None) -> Path:
         if (p / "settings.ini").exists() and (p / "tinyhelen").is_dir():
             return p
     return here
+
+
+RUNS_ENV = "TINYHELEN_RUNS"
+
+
+def runs_root(root: str | os.PathLike | None = None, repo: str | os.PathLike | None = None) -> Path:
+    "Where run folders go: `root` if given, else `$TINYHELEN_RUNS`, else `runs/` of the repository holding `repo` (default: cwd)."
+    return Path(root or os.environ.get(RUNS_ENV) or repo_root(repo) / "runs")
 
 # %% ../nbs/00_core.ipynb
 class UsageError(Exception):

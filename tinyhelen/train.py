@@ -26,7 +26,7 @@ import torch.nn.functional as F
 import transformers as tf
 from tqdm.auto import tqdm
 
-from .core import DataError, UsageError, atomic_dir, repo_root, seed_everything
+from .core import DataError, UsageError, atomic_dir, runs_root, seed_everything
 from .models import build_model, mfu, model_class, model_config
 from .tokenizers import iter_texts, load_tokenizer, save_pretrained
 
@@ -446,8 +446,7 @@ def _distributed() -> tuple[int, int, int]:
 
 
 def default_out_dir(cfg: TrainConfig) -> Path:
-    runs = Path(os.environ.get("TINYHELEN_RUNS") or repo_root() / "runs")
-    return runs / cfg.experiment / (cfg.run_id or cfg.identity()) / "checkpoints"
+    return runs_root() / cfg.experiment / (cfg.run_id or cfg.identity()) / "checkpoints"
 
 
 def _read(cfg: TrainConfig, split: str, files: str):

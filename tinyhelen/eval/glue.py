@@ -19,7 +19,7 @@ import datasets
 import numpy as np
 import pandas as pd
 
-from ..core import DataError, atomic_write, iter_records, markdown_table, repo_root, write_figure
+from ..core import DataError, atomic_write, iter_records, markdown_table, runs_root, write_figure
 from ..data import tinyhelen_dir
 
 # %% auto 0
@@ -371,8 +371,7 @@ def plot_task(rows, task: str, path: str | os.PathLike, hue: str | None = None, 
 
 # %% ../../nbs/10_eval_glue.ipynb
 def default_out(cfg: GlueConfig) -> Path:
-    runs = Path(os.environ.get("TINYHELEN_RUNS") or repo_root() / "runs")
-    return runs / "glue" / f"{Path(cfg.checkpoint.rstrip('/')).name}-{cfg.fingerprint()}"
+    return runs_root() / "glue" / f"{Path(cfg.checkpoint.rstrip('/')).name}-{cfg.fingerprint()}"
 
 
 def read_cells(path: Path) -> list[dict]:
