@@ -14,9 +14,9 @@ import datasets
 from .core import DAMAGED, DataError, data_root, iter_records
 
 # %% auto 0
-__all__ = ['VERSIONS', 'SIZES', 'SPLITS', 'GENRES', 'PRETRAIN_GENRES', 'HUB_REPO', 'TEMPLATES', 'GLUE_TASKS', 'EVAL_BINS',
-           'tinyhelen_dir', 'normalise', 'corpus_files', 'read_genre', 'load_corpus', 'words', 'align_by_order',
-           'load_pairs', 'load_glue', 'load_eval', 'download', 'add_cli']
+__all__ = ['VERSIONS', 'SIZES', 'SPLITS', 'GENRES', 'PRETRAIN_GENRES', 'HUB_REPO', 'TEMPLATES', 'GLUE_FIELDS', 'GLUE_TASKS',
+           'EVAL_BINS', 'tinyhelen_dir', 'normalise', 'corpus_files', 'read_genre', 'load_corpus', 'words',
+           'align_by_order', 'load_pairs', 'similarity_bin', 'load_glue', 'load_eval', 'download', 'add_cli']
 
 # %% ../nbs/01_data.ipynb
 VERSIONS = ("ori", "leaner")
@@ -185,8 +185,21 @@ def load_pairs(genre: str, size: str = "10M", split: str = "validation",
     return datasets.Dataset.from_list([{"id": o["id"], "genre": genre, "ori": o["text"], "leaner": l["text"]} for o, l in rows])
 
 # %% ../nbs/01_data.ipynb
-GLUE_TASKS = ("cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "rte", "wnli")
-EVAL_BINS = ("0-7", "7-8", "8-9", "9-10")
+GLUE_FIELDS = {"cola": ("sentence",), "sst2": ("sentence",), "mrpc": ("sentence1", "sentence2"),  # text fields per task
+               "qqp": ("question1", "question2"), "stsb": ("sentence1", "sentence2"),
+               "mnli": ("premise", "hypothesis"), "qnli": ("question", "sentence"),
+               "rte": ("sentence1", "sentence2"), "wnli": ("sentence1", "sentence2")}
+GLUE_TASKS = tuple(GLUE_FIELDS)
+EVAL_BINS = ("0-7", "7-8", "8-9", "9-10")  # 10 x a question's similarity to the training text, half-open ranges
+
+
+def similarity_bin(score: float) -> str:
+    "The Leaner-Eval bin (one of `EVAL_BINS`) of a 0-10 similarity score; 10 itself falls in the last bin."
+    for b in EVAL_BINS:
+        lo, hi = map(int, b.split("-"))
+        if lo <= score < hi or (hi == 10 and score >= 10):
+            return b
+    raise ValueError(score)
 
 
 def load_glue(task: str, split: str = "validation", root: str | os.PathLike | None = None) -> datasets.Dataset:

@@ -21,22 +21,22 @@ from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
 from .core import DataError, UsageError, atomic_write, check_stream, iter_records, markdown_table
-from .data import TEMPLATES, words
+from .data import GLUE_FIELDS, TEMPLATES, similarity_bin, words
 from .llm import LLMConfig, Request, make_backend
 
 # %% auto 0
-__all__ = ['GENRES', 'GRADES', 'GLUE_FIELDS', 'PUNCT', 'BOILERPLATE', 'MENU', 'ABBREV', 'MALE_NAMES', 'FEMALE_NAMES', 'RULES',
-           'FORMAT', 'PROMPTS', 'NARRATIVE_EXTRA', 'GLUE_TASKS', 'COUNTRIES', 'DEMONYMS', 'CITIES', 'COMMON_MALE',
-           'COMMON_FEMALE', 'SEASON', 'MONTH', 'PLACE_TYPES', 'RETRY_REASONS', 'EVAL_BINS', 'GenreSpec', 'render',
-           'unrender', 'reject', 'chunk_reject', 'genre_of', 'record_to_doc', 'RecordReader', 'CorpusReader',
-           'to_ascii', 'strip_markup', 'drop_boilerplate', 'clean_text', 'count_tokens', 'split_sentences',
-           'chunk_text', 'build_prompt', 'relabel_prompt', 'ParseError', 'answer_parts', 'sections', 'parse_grades',
-           'parse_label', 'mask_places', 'map_names', 'vague_dates', 'mask_contacts', 'post_process',
-           'placeholder_count', 'core_vocab', 'oov', 'Step', 'Clean', 'Chunk', 'replay_key', 'Rewrite', 'apply_reply',
-           'post_process_doc', 'natural_text', 'Validate', 'PostProcess', 'Relabel', 'VocabCheck', 'Assemble', 'Write',
-           'sha256', 'report_of', 'report_markdown', 'Finalize', 'RefineConfig', 'pipelines', 'refine', 'toy_responder',
-           'paper_replay', 'generate_questions', 'training_similarity', 'similarity_bin', 'corpus_stats', 'read_items',
-           'compare', 'run', 'report', 'questions', 'add_cli']
+__all__ = ['GENRES', 'GRADES', 'PUNCT', 'BOILERPLATE', 'MENU', 'ABBREV', 'MALE_NAMES', 'FEMALE_NAMES', 'RULES', 'FORMAT',
+           'PROMPTS', 'NARRATIVE_EXTRA', 'GLUE_RELABEL', 'COUNTRIES', 'DEMONYMS', 'CITIES', 'COMMON_MALE',
+           'COMMON_FEMALE', 'SEASON', 'MONTH', 'PLACE_TYPES', 'RETRY_REASONS', 'GenreSpec', 'render', 'unrender',
+           'reject', 'chunk_reject', 'genre_of', 'record_to_doc', 'RecordReader', 'CorpusReader', 'to_ascii',
+           'strip_markup', 'drop_boilerplate', 'clean_text', 'count_tokens', 'split_sentences', 'chunk_text',
+           'build_prompt', 'relabel_prompt', 'ParseError', 'answer_parts', 'sections', 'parse_grades', 'parse_label',
+           'mask_places', 'map_names', 'vague_dates', 'mask_contacts', 'post_process', 'placeholder_count',
+           'core_vocab', 'oov', 'Step', 'Clean', 'Chunk', 'replay_key', 'Rewrite', 'apply_reply', 'post_process_doc',
+           'natural_text', 'Validate', 'PostProcess', 'Relabel', 'VocabCheck', 'Assemble', 'Write', 'sha256',
+           'report_of', 'report_markdown', 'Finalize', 'RefineConfig', 'pipelines', 'refine', 'toy_responder',
+           'paper_replay', 'generate_questions', 'training_similarity', 'corpus_stats', 'read_items', 'compare', 'run',
+           'report', 'questions', 'add_cli']
 
 # %% ../nbs/04_refine.ipynb
 @dataclass(frozen=True)
@@ -78,12 +78,6 @@ def unrender(genre: str, text: str) -> tuple[str, str] | None:
     return p, r
 
 # %% ../nbs/04_refine.ipynb
-GLUE_FIELDS = {"cola": ("sentence",), "sst2": ("sentence",), "mrpc": ("sentence1", "sentence2"),
-               "qqp": ("question1", "question2"), "stsb": ("sentence1", "sentence2"),
-               "mnli": ("premise", "hypothesis"), "qnli": ("question", "sentence"),
-               "rte": ("sentence1", "sentence2"), "wnli": ("sentence1", "sentence2")}
-
-
 def reject(doc_id: str, reason: str, detail: str = "", **meta) -> Document:
     "An item that will not reach the output, carrying why."
     return Document(text="", id=doc_id, metadata={"reject": reason, "detail": detail[:300], **meta})
@@ -404,7 +398,7 @@ NARRATIVE_EXTRA = {"conversation": "This is the text of a conversation: keep it 
                    "wiki": "This is an encyclopedia article: keep its facts that a child can understand.",
                    "book": "This is part of a book: keep the story."}
 
-GLUE_TASKS = {  # name, question for re-labelling, label meanings (index = label)
+GLUE_RELABEL = {  # name, question for re-labelling, label meanings (index = label)
     "cola": ("grammar check", "Is this sentence grammatically acceptable?", ["0 = no", "1 = yes"]),
     "sst2": ("movie review", "Is the feeling of this sentence negative or positive?", ["0 = negative", "1 = positive"]),
     "mrpc": ("paraphrase", "Do the two sentences mean the same thing?", ["0 = no", "1 = yes"]),
@@ -433,7 +427,7 @@ def build_prompt(genre: str, texts: list[str], meta: dict | None = None) -> str:
         problems = [unrender("math", t)[0] if unrender("math", t) else t for t in texts]
         return PROMPTS["math"].format(text="\n\n".join(f"{i}. {p}" for i, p in enumerate(problems, 1)))
     task, fields = meta["task"], meta["fields"]
-    name, _, labels = GLUE_TASKS[task]
+    name, _, labels = GLUE_RELABEL[task]
     label = meta["label"]
     label_text = (f"the label is {label}" if task == "stsb" else
                   f"the label is {labels[int(label)]}" if 0 <= int(label) < len(labels) else f"the label is {label}")
@@ -443,7 +437,7 @@ def build_prompt(genre: str, texts: list[str], meta: dict | None = None) -> str:
 
 
 def relabel_prompt(task: str, fields: dict) -> str:
-    _, question, labels = GLUE_TASKS[task]
+    _, question, labels = GLUE_RELABEL[task]
     return PROMPTS["relabel"].format(question=question, options=", ".join(labels),
                                      fields="\n".join(f"{k.upper()}: {v}" for k, v in fields.items()))
 
@@ -1396,16 +1390,6 @@ def training_similarity(questions: list[str], training: list[str]) -> list[float
                 acc[i] += x * y
         scores.append(round(10 * max(acc.values(), default=0.0), 4))
     return scores
-
-
-EVAL_BINS = ((0, 7), (7, 8), (8, 9), (9, 10))
-
-
-def similarity_bin(score: float) -> str:
-    for lo, hi in EVAL_BINS:
-        if lo <= score < hi or (hi == 10 and score >= 10):
-            return f"{lo}-{hi}"
-    raise ValueError(score)
 
 # %% ../nbs/04_refine.ipynb
 def corpus_stats(texts: list[str], core=None) -> dict:
