@@ -185,7 +185,7 @@ def _free_names(func_src: str, name: str) -> set[str] | None:
                 need.add(s.get_name())
     return need - {name}
 
-
+# %% ../nbs/01b_code_data.ipynb
 def lint_messages(program: str, filename: str = "<program>") -> list[str]:
     "pyflakes messages for `program` (a syntax error counts as one)."
     try:
@@ -239,7 +239,7 @@ def _functions_in(path: Path, root: Path):
         yield {"task_id": f"{module}.{node.name}", "module": module, "name": node.name,
                "instruction": doc.strip(), "response": program}
 
-
+# %% ../nbs/01b_code_data.ipynb
 def build_code_corpus(out: str = str(CODE_CORPUS), stdlib: str | None = None, min_lines: int = 3, max_lines: int = 60,
                       pylint_check: bool = True, limit_files: int | None = None) -> dict:
     "Mine self-contained, docstring-bearing functions from the standard library into a JSONL(.gz) corpus."
@@ -286,7 +286,7 @@ def build_code_corpus(out: str = str(CODE_CORPUS), stdlib: str | None = None, mi
         json.dump(manifest, f, indent=1)
     return counts
 
-
+# %% ../nbs/01b_code_data.ipynb
 def load_code_corpus(path: str | os.PathLike | None = None) -> Dataset:
     "The embedded stdlib function corpus (or a JSONL(.gz) in its format): task_id, module, name, instruction, response."
     path = Path(path or CODE_CORPUS)

@@ -157,7 +157,7 @@ def time_limit(seconds: float | None):
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
 
-
+# %% ../nbs/03c_lintseq_corpus.ipynb
 class LintSeqStep(PipelineStep):
     "Sample edit sequences for each program; failures become records with a reason."
     name, type = "LintSeq", "Formatter"
@@ -191,7 +191,7 @@ class LintSeqStep(PipelineStep):
             doc.metadata.update(failure=reason, detail=detail)
             yield doc
 
-
+# %% ../nbs/03c_lintseq_corpus.ipynb
 class ShardWriter(PipelineStep):
     "Write a task's results and failures to `<out>/edits/<rank>.jsonl` and `<out>/failures/<rank>.jsonl`, atomically."
     name, type = "shard writer", "Writer"
@@ -242,7 +242,7 @@ def corpus_executor(pipeline: list, executor: str = "local", tasks: int = 8, wor
         return RayPipelineExecutor(pipeline, tasks=tasks, workers=limit, logging_dir=logging_dir)
     raise ValueError(f"unknown executor {executor!r}: use one of {EXECUTORS}")
 
-
+# %% ../nbs/03c_lintseq_corpus.ipynb
 def run_corpus(source: str = "stdlib", out: str = "runs/lintseq/stdlib", n: int = 5, seed: int = 1, linter: str = "fast",
                method: str = "lintseq", tasks: int = 8, workers: int = 1, timeout: float = 30.0, code_field: str = "code",
                instruction_field: str = "instruction", id_field: str | None = None, limit: int | None = None,
@@ -279,7 +279,7 @@ def run_corpus(source: str = "stdlib", out: str = "runs/lintseq/stdlib", n: int 
           f"refused: {fails}")
     return s
 
-
+# %% ../nbs/03c_lintseq_corpus.ipynb
 @contextlib.contextmanager
 def _library_logs(verbose: bool):
     """datatrove's per-task logs: to the task log files only, unless `verbose` (then also the terminal, as datatrove
@@ -311,7 +311,7 @@ def _library_logs(verbose: bool):
         dt_base.add_task_logger, dt_logging.setup_default_logger = saved
         saved[1]()
 
-
+# %% ../nbs/03c_lintseq_corpus.ipynb
 def corpus_summary(out: str) -> dict:
     "Counts over the shards of a (possibly unfinished) run: programs, sequences, failures by reason."
     outp = Path(out)
