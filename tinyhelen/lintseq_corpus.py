@@ -18,7 +18,7 @@ from datatrove.pipeline.base import PipelineStep
 from tqdm import tqdm
 
 from .code_data import load_code_corpus, load_humaneval, load_mbpp
-from .core import DataError, atomic_write, iter_records
+from .core import DataError, atomic_write, iter_records, runs_root
 from .linters import get_linter
 from .lintseq import DIFF_SEP, ProgramRejected, admit, lintseq, normalize, randseq, reindent
 
@@ -243,18 +243,19 @@ def corpus_executor(pipeline: list, executor: str = "local", tasks: int = 8, wor
     raise ValueError(f"unknown executor {executor!r}: use one of {EXECUTORS}")
 
 # %% ../nbs/03c_lintseq_corpus.ipynb
-def run_corpus(source: str = "stdlib", out: str = "runs/lintseq/stdlib", n: int = 5, seed: int = 1, linter: str = "fast",
+def run_corpus(source: str = "stdlib", out: str | None = None, n: int = 5, seed: int = 1, linter: str = "fast",
                method: str = "lintseq", tasks: int = 8, workers: int = 1, timeout: float = 30.0, code_field: str = "code",
                instruction_field: str = "instruction", id_field: str | None = None, limit: int | None = None,
                executor: str = "local", partition: str = "cpu", time: str = "12:00:00", reject_lint_errors: bool = False,
                verbose: bool = False) -> dict:
     """Generate edit sequences for a code source with a resumable datatrove pipeline; prints a one-line summary and
     returns the counts. Programs with lint errors are kept (their error lines go in the first deletion, as in the
-    paper's sampler) unless `reject_lint_errors`; datatrove's logs go to `<out>/logs` (and the terminal with `verbose`)."""
+    paper's sampler) unless `reject_lint_errors`; datatrove's logs go to `<out>/logs` (and the terminal with `verbose`).
+The default `out` is `lintseq/stdlib` under the runs folder (`tinyhelen.core.runs_root`)."""
     if method not in ("lintseq", "randseq"):
         raise ValueError(f"unknown method {method!r}: use 'lintseq' or 'randseq'")
     code_source(source, code_field, instruction_field, id_field)  # fail early, in the caller, on bad input
-    outp = Path(out)
+    outp = Path(out) if out else runs_root() / "lintseq" / "stdlib"
     cfg = dict(source=str(source), n=n, seed=seed, linter=linter, method=method, tasks=tasks, code_field=code_field,
                instruction_field=instruction_field, id_field=id_field, limit=limit, reject_lint_errors=reject_lint_errors)
     cfg_path = outp / "config.json"
@@ -272,7 +273,7 @@ def run_corpus(source: str = "stdlib", out: str = "runs/lintseq/stdlib", n: int 
         corpus_executor(pipeline, executor, tasks, workers, str(outp / "logs"), partition, time).run()
     if executor == "slurm":  # sbatch returns at once: the shards fill in as the array runs
         print(f"submitted {tasks} tasks to Slurm; rerun the same command (it skips finished tasks) or read {outp / 'edits'} later")
-    s = corpus_summary(out)
+    s = corpus_summary(str(outp))
     fails = ", ".join(f"{v} {k}" for k, v in sorted(s["failures"].items())) or "none"
     print(f"{method}: {s['programs']} programs, {s['sequences']} sequences in {outp / 'edits'} ({s['tasks_done']}/{tasks} tasks); "
           f"kept with lint errors {s['kept_with_errors']} (first deletion {s['first_deletion_lines']:.1f} lines on average); "
