@@ -130,7 +130,8 @@ def test_notebook_smoke(name, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     rows = json.loads((out / "results.json").read_text())
     assert rows and all(not isinstance(v, (dict, list)) for row in rows for v in row.values())
-    assert list((out / "figures").glob("*.png"))
+    figures = list((out / "figures").glob("*.png"))
+    assert figures and all(f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in figures)
 
 
 @pytest.mark.slow

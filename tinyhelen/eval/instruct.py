@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core import DataError, atomic_write, markdown_table, set_style, write_figure
-from ..data import EVAL_BINS, TEMPLATES, iter_records, load_eval, words
+from ..core import DataError, atomic_write, iter_records, markdown_table, set_style, write_figure
+from ..data import EVAL_BINS, TEMPLATES, load_eval, words
 from .code import GenConfig, generate, truncate
 from ..llm import LLMConfig, Request, make_backend
 from ..refine import oov, similarity_bin, training_similarity
