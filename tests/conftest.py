@@ -1,5 +1,4 @@
 """Shared pytest set-up: slow/gpu markers, a quiet W&B, run folders in a temp dir, the lab's data copy."""
-import os
 from pathlib import Path
 
 import pytest
@@ -26,10 +25,12 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True, scope="session")
 def _quiet_tracking(tmp_path_factory):
-    # tests never talk to W&B and never write into the repo's runs/
-    os.environ["WANDB_MODE"] = "disabled"
-    os.environ["TINYHELEN_RUNS"] = str(tmp_path_factory.mktemp("runs"))
-    os.environ.pop("TINYHELEN_DATA", None)
+    # tests never talk to W&B and never write into the repo's runs/; the environment is restored after the session
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WANDB_MODE", "disabled")
+        mp.setenv("TINYHELEN_RUNS", str(tmp_path_factory.mktemp("runs")))
+        mp.delenv("TINYHELEN_DATA", raising=False)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,8 @@
 """The data layer against the lab's full copy of the released data (every file, every format)."""
 import pytest
 
-from tinyhelen.core import DataError
-from tinyhelen.data import (EVAL_BINS, GENRES, SIZES, SPLITS, VERSIONS, iter_records, load_eval, load_glue,
+from tinyhelen.core import DataError, iter_records
+from tinyhelen.data import (EVAL_BINS, GENRES, SIZES, SPLITS, VERSIONS, load_eval, load_glue,
                             load_pairs, read_genre, tinyhelen_dir)
 
 

@@ -1,5 +1,7 @@
 """The docs site builds offline from nbs/ and README.md, and its pages hold what the notebooks say."""
+import html
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -13,6 +15,18 @@ def _first_heading(path: Path) -> str:
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("# "): return line[2:].strip()
     return ""
+
+
+def _notebook_title(path: Path) -> str:
+    "The notebook's first markdown heading, as words (what the page's <h1> must say)."
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    text = next(l for c in cells if c["cell_type"] == "markdown" for l in "".join(c["source"]).splitlines() if l.startswith("# "))
+    return " ".join(re.findall(r"\w+", text[2:]))
+
+
+def _page_title(page: Path) -> str:
+    h1 = re.search(r"<h1[^>]*>(.*?)</h1>", page.read_text(encoding="utf-8"), re.S).group(1)
+    return " ".join(re.findall(r"\w+", html.unescape(re.sub(r"<[^>]+>", "", h1))))
 
 
 def test_docs_site_builds_offline(tmp_path):
@@ -32,7 +46,7 @@ def test_docs_site_builds_offline(tmp_path):
     nbs = sorted(p for p in (REPO / "nbs").glob("*.ipynb"))
     for nb in nbs:
         page = re.sub(r"^\d+[a-zA-Z0-9]*_", "", nb.stem.lower()) + ".html"
-        assert (out / page).exists(), page
+        assert _page_title(out / page) == _notebook_title(nb), page
         assert f'href="{page}"' in home, f"{page} missing from the table of contents"
     # ... in notebook order
     pages = [re.sub(r"^\d+[a-zA-Z0-9]*_", "", nb.stem.lower()) + ".html" for nb in nbs]
@@ -42,7 +56,7 @@ def test_docs_site_builds_offline(tmp_path):
     # the experiment notebooks (a folder of their own) and the paper-scale page
     for nb in sorted((REPO / "nbs" / "experiments").glob("*.ipynb")):
         page = "experiments/" + re.sub(r"^\d+[a-zA-Z0-9]*_", "", nb.stem.lower()) + ".html"
-        assert (out / page).exists() and f'href="{page}"' in home, page
+        assert _page_title(out / page) == _notebook_title(nb) and f'href="{page}"' in home, page
     assert "torchrun" in (out / "paper_scale.html").read_text(encoding="utf-8")
     # an experiment page: the title before papermill's parameters, outputs without stderr or machine paths
     exp = (out / "experiments" / "pretrain.html").read_text(encoding="utf-8")
@@ -62,7 +76,8 @@ def test_docs_site_builds_offline(tmp_path):
     # nothing is loaded from the web when the pages are viewed
     for html in (home, core):
         assert not re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(?:https?:)?//', html)
-    assert (out / "_static" / "tinyhelen.css").exists()
+    css = (out / "_static" / "tinyhelen.css").read_text()
+    assert css == (REPO / "docs" / "_static" / "tinyhelen.css").read_text() and "_static/tinyhelen.css" in core
 
 
 def _build_module():
@@ -144,7 +159,7 @@ def test_results_page_carries_its_figures(tmp_path):
     (figs / "RESULTS.md").write_text("# Results\n\n![loss](run-1/loss.png)\n\n![gone](run-2/x.png)\n")
     src = tmp_path / "src"
     page = build._results_page(figs / "RESULTS.md", src)
-    assert "![loss](_results/run-1/loss.png)" in page and (src / "_results" / "run-1" / "loss.png").exists()
+    assert "![loss](_results/run-1/loss.png)" in page and (src / "_results" / "run-1" / "loss.png").read_bytes() == b"\x89PNG"
     assert "![gone]" not in page and "gone (figure not in this checkout" in page
     toc = build._toctrees({Path("00_core.ipynb"): "core"}, ["results"])
     assert toc.index(":caption: Results") < toc.index(":caption: Notebooks")

@@ -41,7 +41,12 @@ def _present_sweep(src: Path, dst: Path, **params) -> Path:
 
 
 def test_experiment_folder_is_skipped_by_nbdev_test():
-    assert (EXP / ".notest").exists()
+    "nbdev_test's own selection (its `.notest` rule) keeps the module notebooks and drops every experiment notebook."
+    from nbdev.test import _keep_file
+    from nbdev.doclinks import nbglob
+    kept = {Path(f).relative_to(REPO / "nbs").as_posix() for f in nbglob(str(REPO / "nbs"), as_path=True) if _keep_file(Path(f), ".notest")}
+    assert "00_core.ipynb" in kept and "03b_lintseq.ipynb" in kept
+    assert not [k for k in kept if k.startswith("experiments/")], "papermill runs them (tests below), not nbdev_test"
 
 
 @pytest.mark.parametrize("profile", ["smoke", "paper"])
@@ -54,15 +59,36 @@ def test_sweep_profiles_name_all_eight_experiments(profile):
         assert (EXP / f"{name}.ipynb").is_file(), name
 
 
+def _sweep_params(name: str):
+    "(parameter, value) of every value the sweep profiles pass to notebook `name` (params and grid values)."
+    for profile in ("smoke", "paper"):
+        for e in yaml.safe_load((REPO / "sweeps" / f"{profile}.yaml").read_text())["experiments"]:
+            if Path(e["notebook"]).stem == name:
+                yield from e.get("params", {}).items()
+                yield from ((k, x) for k, xs in e.get("grid", {}).items() for x in xs)
+
+
 @pytest.mark.parametrize("name", OURS)
 def test_notebook_parameters_cell(name):
-    "The first code cell is papermill's parameters cell, and out_dir is one of the parameters."
+    """papermill's inspector finds every parameter the parameters cell assigns, with its default and comment; the
+    sweep profiles pass only those parameters, with values of the defaults' types."""
+    import ast
+    import papermill
     nb = json.loads((EXP / f"{name}.ipynb").read_text())
     first = next(c for c in nb["cells"] if c["cell_type"] == "code")
     assert "parameters" in first["metadata"].get("tags", [])
     src = "".join(first["source"])
-    assert "\nout_dir = " in "\n" + src
-    compile(src, name, "exec")
+    cell = {a.targets[0].id: ast.literal_eval(a.value) for a in ast.parse(src).body if isinstance(a, ast.Assign)}
+    found = papermill.inspect_notebook(str(EXP / f"{name}.ipynb"))
+    assert list(found) == list(cell), "papermill drops a line whose comment contains '='"
+    for k, v in cell.items():
+        assert ast.literal_eval(found[k]["default"]) == v, k
+        comment = next(line.partition("#")[2].strip() for line in src.splitlines() if line.startswith(f"{k} = "))
+        assert found[k]["help"] == comment, k
+    assert cell["out_dir"] == "", "out_dir unset: the sweep's run folder, else runs/experiments/<name>"
+    for k, v in _sweep_params(name):
+        assert k in cell, f"the sweeps pass {k!r}, which {name} does not take"
+        assert isinstance(v, type(cell[k])) or (type(cell[k]) is float and type(v) is int), (k, v, cell[k])
 
 
 def test_smallest_notebook_through_sweep_and_summary(tmp_path):
@@ -79,7 +105,12 @@ def test_smallest_notebook_through_sweep_and_summary(tmp_path):
         assert {x["method"] for x in rows} == {"lintseq", "randseq"}
         lint = next(x for x in rows if x["method"] == "lintseq")
         assert lint["clean_states"] == 1.0 and lint["rebuilds_program"] == 1.0  # LintSeq's defining property
-        assert (r / "figures" / "lintseq_vs_randseq.png").exists() and (r / "notebook.ipynb").exists()
+        assert 0 < lint["programs"] <= 8, "the injected limit (the notebook's default is 60 programs)"
+        assert (r / "figures" / "lintseq_vs_randseq.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        executed = json.loads((r / "notebook.ipynb").read_text())
+        injected = next(c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", []))
+        assert "limit = 8" in "".join(injected["source"])
+    assert sorted(json.loads((r / "results.json").read_text())[0]["seed"] for r in runs) == [1, 2], "one run per grid seed"
     _cli("sweep", "summary", str(sweep), "--out", str(tmp_path / "figures"), tmp_path=tmp_path)
     text = (tmp_path / "figures" / "RESULTS.md").read_text()
     assert "tiny test sweep." in text and "## 02_lintseq" in text and "| lintseq |" in text and "(n=2)" in text
@@ -99,7 +130,8 @@ def test_notebook_smoke(name, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     rows = json.loads((out / "results.json").read_text())
     assert rows and all(not isinstance(v, (dict, list)) for row in rows for v in row.values())
-    assert list((out / "figures").glob("*.png"))
+    figures = list((out / "figures").glob("*.png"))
+    assert figures and all(f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in figures)
 
 
 @pytest.mark.slow

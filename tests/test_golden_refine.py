@@ -141,7 +141,8 @@ def test_toy_replay_outputs(toy_run):
 
 
 def test_leaner_eval_questions_and_vocabulary():
-    from tinyhelen.leaner_eval import generate_questions, similarity_bin, training_similarity
+    from tinyhelen.data import similarity_bin
+    from tinyhelen.leaner_eval import generate_questions, training_similarity
     from tinyhelen.refine import corpus_stats
     from tinyhelen.refine_text import leaner_vocabulary, oov
     from tinyhelen.stats import core_vocabulary, text_stats

@@ -126,7 +126,12 @@ def test_no_judge_reports_only_automatic_measures(tiny, tmp_path, capsys, monkey
     line = capsys.readouterr().out.splitlines()[0]
     assert line.startswith("no judge: tried openai") and f"127.0.0.1:{port}" in line and "--judge-backend" in line
     assert res["judge"] == "none" and res["scores"] == {} and res["judge_stats"] is None
-    assert res["measures"][f"{NAMES[0]}/words"] >= 0 and res["measures"][f"{NAMES[1]}/perplexity"] > 1
+    from tinyhelen.data import words
+    for name in NAMES:  # the reported length is the mean word count of the answers the run stored
+        answers = json.loads((tmp_path / "a/answers" / f"{name}.json").read_text())["answers"]
+        assert len(answers) == res["questions"]
+        assert res["measures"][f"{name}/words"] == pytest.approx(sum(len(words(a)) for a in answers.values()) / len(answers), abs=1e-4)
+    assert res["measures"][f"{NAMES[1]}/perplexity"] > 1
     assert not (tmp_path / "a/scores.png").exists() and not (tmp_path / "a/judgments.jsonl").exists()
     summary = (tmp_path / "a/summary.csv").read_text()
     assert "grammar" not in summary and "core2k_coverage" in summary

@@ -1,9 +1,11 @@
 """`make lab`: JupyterLab serves nbs/ offline (as root too) with tinyhelen importable from the checkout."""
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -24,14 +26,27 @@ def test_jupyterlab_serves_the_notebooks(tmp_path):
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env={**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path), "HOME": str(tmp_path)})
     try:
-        deadline, body = time.time() + 60, None
-        while time.time() < deadline and body is None:
+        api = f"http://127.0.0.1:{port}/api/contents"
+        deadline, listing = time.time() + 60, None
+        while time.time() < deadline and listing is None:
             try:
-                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token=t0ken", timeout=2).read().decode()
+                listing = json.loads(urllib.request.urlopen(f"{api}?token=t0ken", timeout=2).read())
             except OSError:
                 time.sleep(0.5)
-        assert body is not None, "JupyterLab did not answer within 60 s"
-        assert "00_core.ipynb" in body
+        assert listing is not None, "JupyterLab did not answer within 60 s"
+        served = {c["name"] for c in listing["content"] if c["type"] == "notebook"}
+        assert served == {p.name for p in (ROOT / "nbs").glob("*.ipynb")}, "every notebook of nbs/, nothing else"
+        # a notebook opened in the lab is the one on disk, cell for cell
+        nb = json.loads(urllib.request.urlopen(f"{api}/00_core.ipynb?token=t0ken&content=1", timeout=10).read())["content"]
+        on_disk = json.loads((ROOT / "nbs" / "00_core.ipynb").read_text())
+        assert [(c["cell_type"], c["source"]) for c in nb["cells"]] == \
+            [(c["cell_type"], "".join(c["source"])) for c in on_disk["cells"]]
+        # and no request without the token gets in
+        try:
+            urllib.request.urlopen(api, timeout=10)
+            raise AssertionError("the contents API answered without the token")
+        except urllib.error.HTTPError as e:
+            assert e.code == 403
     finally:
         proc.terminate()
         proc.wait(timeout=30)

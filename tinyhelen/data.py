@@ -5,22 +5,18 @@
 # %% ../nbs/01_data.ipynb 2
 from __future__ import annotations
 
-import io
-import json
 import os
 import re
 from pathlib import Path
-from typing import Iterator
 
 import datasets
-import zstandard
 
-from .core import DataError, data_root
+from .core import DAMAGED, DataError, data_root, iter_records
 
 # %% auto 0
-__all__ = ['VERSIONS', 'SIZES', 'SPLITS', 'GENRES', 'PRETRAIN_GENRES', 'HUB_REPO', 'TEMPLATES', 'GLUE_TASKS', 'EVAL_BINS',
-           'tinyhelen_dir', 'check_stream', 'iter_records', 'normalise', 'corpus_files', 'read_genre', 'load_corpus',
-           'words', 'align_by_order', 'load_pairs', 'load_glue', 'load_eval', 'download', 'add_cli']
+__all__ = ['VERSIONS', 'SIZES', 'SPLITS', 'GENRES', 'PRETRAIN_GENRES', 'HUB_REPO', 'TEMPLATES', 'GLUE_FIELDS', 'GLUE_TASKS',
+           'EVAL_BINS', 'tinyhelen_dir', 'normalise', 'corpus_files', 'read_genre', 'load_corpus', 'words',
+           'align_by_order', 'load_pairs', 'similarity_bin', 'load_glue', 'load_eval', 'download', 'add_cli']
 
 # %% ../nbs/01_data.ipynb
 VERSIONS = ("ori", "leaner")
@@ -41,103 +37,6 @@ def tinyhelen_dir(root: str | os.PathLike | None = None) -> Path:
                     "Run `tinyhelen data download --data-root DIR`, or point TINYHELEN_DATA at a folder holding tinyhelen/.")
 
 # %% ../nbs/01_data.ipynb
-_REDOWNLOAD = "The file is damaged: re-download it (`tinyhelen data download`) or restore it from its source"
-
-
-class _ZstdFrames(io.RawIOBase):
-    "A .zst file decompressed frame after frame; a file that ends inside a frame is an error, not a short read."
-    def __init__(self, path: Path):
-        self._f, self._path, self._out, self._rest, self._open = open(path, "rb"), path, b"", b"", False
-        self._d = zstandard.ZstdDecompressor().decompressobj()
-
-    def readable(self) -> bool: return True
-
-    def readinto(self, b) -> int:
-        while not self._out:
-            raw, self._rest = self._rest or self._f.read(1 << 16), b""
-            if not raw:
-                if self._open:
-                    raise DataError(self._path, "the zstd stream ends inside a frame: the file is truncated", _REDOWNLOAD)
-                return 0
-            if self._d.eof:  # the next frame
-                self._d = zstandard.ZstdDecompressor().decompressobj()
-            self._open = True
-            self._out = self._d.decompress(raw)
-            if self._d.eof:
-                self._open, self._rest = False, self._d.unused_data
-        n = min(len(b), len(self._out))
-        b[:n], self._out = self._out[:n], self._out[n:]
-        return n
-
-    def close(self) -> None:
-        self._f.close()
-        super().close()
-
-
-def _open_bytes(path: Path) -> io.BufferedIOBase:
-    if path.suffix == ".zst":
-        return io.BufferedReader(_ZstdFrames(path))
-    return open(path, "rb")
-
-
-def check_stream(path: str | os.PathLike) -> int:
-    "Non-blank lines of a (possibly .zst) file; a DataError naming the file if it is empty, truncated or corrupt."
-    path = Path(path)
-    n = 0
-    try:
-        with _open_bytes(path) as f:
-            n = sum(1 for raw in f if raw.strip())
-    except zstandard.ZstdError as e:
-        raise DataError(path, f"corrupt zstd stream ({e})", _REDOWNLOAD) from None
-    if n == 0:
-        raise DataError(path, "no records: the file is empty" + (" once decompressed" if path.suffix == ".zst" else ""),
-                        "Give a file with one JSON record per line")
-    return n
-
-
-def _decode(raw: bytes, path: Path, line: int | None) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise DataError(path, f"bytes {raw[max(0, e.start - 8):e.end + 8]!r} at column {e.start + 1} are not valid UTF-8",
-                        "Re-encode the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`) or remove the line", line=line) from None
-
-
-def iter_records(path: str | os.PathLike) -> Iterator[tuple[int, object]]:
-    "Yield `(line_or_item, record)` from `.jsonl`, `.jsonl.zst`, `.json` or `.json.zst` (a JSON array)."
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "file not found", "Check the data root and the file name")
-    is_array = path.name.endswith((".json", ".json.zst"))
-    try:
-        with _open_bytes(path) as f:
-            if is_array:
-                text = _decode(f.read(), path, None)
-                try:
-                    items = json.loads(text)
-                except json.JSONDecodeError as e:
-                    raise DataError(path, f"not a valid JSON document ({e.msg})", _REDOWNLOAD, line=e.lineno) from None
-                if not isinstance(items, list):
-                    raise DataError(path, f"expected a JSON array, found {type(items).__name__}", _REDOWNLOAD)
-                yield from enumerate(items, start=1)
-                return
-            seen = False
-            for n, raw in enumerate(f, start=1):
-                line = _decode(raw, path, n).strip()
-                if not line:
-                    continue
-                try:
-                    yield n, json.loads(line)
-                    seen = True
-                except json.JSONDecodeError as e:
-                    raise DataError(path, f"line is not valid JSON ({e.msg} at column {e.colno}); it may be truncated",
-                                    _REDOWNLOAD, line=n) from None
-            if not seen:  # silence here would read as a genre with no documents
-                raise DataError(path, "no records: the file is empty", _REDOWNLOAD)
-    except zstandard.ZstdError as e:
-        raise DataError(path, f"corrupt zstd stream ({e})", _REDOWNLOAD) from None
-
-# %% ../nbs/01_data.ipynb
 TEMPLATES = {"code": "### CODING INPUT:\n{prompt}\n\n### RESPONSE:\n{response}",
              "math": "### MATH INPUT:\n{prompt}\n\n### RESPONSE:\n{response}",
              "instruction": "### TASK INPUT:\n{prompt}\n\n### RESPONSE:\n{response}"}
@@ -155,14 +54,14 @@ def normalise(genre: str, version: str, rec, path: Path, line: int) -> tuple[str
     if genre == "conversation" and isinstance(rec, str):  # original subtitles: one script per array item
         return "", rec, ""
     if not isinstance(rec, dict):
-        raise DataError(path, f"expected a JSON object, found {type(rec).__name__}", _REDOWNLOAD, line=line)
+        raise DataError(path, f"expected a JSON object, found {type(rec).__name__}", DAMAGED, line=line)
     f = lambda name: _field(rec, name, path, line, genre)
     if genre in ("web", "book", "conversation"):
         return "", f("text"), ""
     if genre == "wiki":
         if version == "ori":  # {"<idx>": text}
             if len(rec) != 1:
-                raise DataError(path, f"original wiki record should be {{idx: text}}, has {len(rec)} fields", _REDOWNLOAD, line=line)
+                raise DataError(path, f"original wiki record should be {{idx: text}}, has {len(rec)} fields", DAMAGED, line=line)
             (idx, text), = rec.items()
             return str(idx), text, str(idx)
         return str(f("idx")), f("text").replace("\\n", "\n"), str(rec["idx"])
@@ -212,7 +111,7 @@ def read_genre(genre: str, version: str = "leaner", size: str = "10M", split: st
         for line, rec in iter_records(path):
             rid, text, key = normalise(genre, version, rec, path, line)
             if not isinstance(text, str):
-                raise DataError(path, f"text of a {genre} record is a {type(text).__name__}, not a string", _REDOWNLOAD, line=line)
+                raise DataError(path, f"text of a {genre} record is a {type(text).__name__}, not a string", DAMAGED, line=line)
             rows.append({"id": rid, "genre": genre, "version": version, "text": text, "key": key})
     for n, r in enumerate(rows):
         if not r["id"]:
@@ -286,8 +185,21 @@ def load_pairs(genre: str, size: str = "10M", split: str = "validation",
     return datasets.Dataset.from_list([{"id": o["id"], "genre": genre, "ori": o["text"], "leaner": l["text"]} for o, l in rows])
 
 # %% ../nbs/01_data.ipynb
-GLUE_TASKS = ("cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "rte", "wnli")
-EVAL_BINS = ("0-7", "7-8", "8-9", "9-10")
+GLUE_FIELDS = {"cola": ("sentence",), "sst2": ("sentence",), "mrpc": ("sentence1", "sentence2"),  # text fields per task
+               "qqp": ("question1", "question2"), "stsb": ("sentence1", "sentence2"),
+               "mnli": ("premise", "hypothesis"), "qnli": ("question", "sentence"),
+               "rte": ("sentence1", "sentence2"), "wnli": ("sentence1", "sentence2")}
+GLUE_TASKS = tuple(GLUE_FIELDS)
+EVAL_BINS = ("0-7", "7-8", "8-9", "9-10")  # 10 x a question's similarity to the training text, half-open ranges
+
+
+def similarity_bin(score: float) -> str:
+    "The Leaner-Eval bin (one of `EVAL_BINS`) of a 0-10 similarity score; 10 itself falls in the last bin."
+    for b in EVAL_BINS:
+        lo, hi = map(int, b.split("-"))
+        if lo <= score < hi or (hi == 10 and score >= 10):
+            return b
+    raise ValueError(score)
 
 
 def load_glue(task: str, split: str = "validation", root: str | os.PathLike | None = None) -> datasets.Dataset:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .core import atomic_write, repo_root, set_style, write_figure
+from .core import atomic_write, runs_root, set_style, write_figure
 
 _all_ = ["set_style"]  # re-exported: the experiment notebooks take it from here with the other helpers
 
@@ -31,7 +31,7 @@ RUN_DIR_ENV = "TINYHELEN_RUN_DIR"  # set by tinyhelen.sweep.execute for every ru
 def experiment_dir(out_dir: str | os.PathLike | None, name: str) -> Path:
     "The experiment's output folder (created): `out_dir`, else the sweep's run folder, else runs/experiments/<name>."
     chosen = out_dir or os.environ.get(RUN_DIR_ENV) or \
-        Path(os.environ.get("TINYHELEN_RUNS") or repo_root() / "runs") / "experiments" / name
+        runs_root() / "experiments" / name
     path = Path(chosen).expanduser().resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 
 from datatrove.data import Document
 
-from .data import TEMPLATES
+from .data import GLUE_FIELDS, TEMPLATES
 from .refine_text import FEMALE_NAMES, MALE_NAMES, chunk_text, clean_text, split_sentences
 from .refine_text import post_process as mask_entities
 
 # %% auto 0
-__all__ = ['GRADES', 'RULES', 'FORMAT', 'PROMPTS', 'NARRATIVE_EXTRA', 'GLUE_FIELDS', 'GLUE_TASKS', 'GENRES', 'render', 'unrender',
-           'reject', 'chunk_reject', 'relabel_prompt', 'ParseError', 'answer_parts', 'sections', 'parse_grades',
-           'parse_label', 'Genre', 'Web', 'even_slices', 'Code', 'Instruction', 'Math', 'Glue', 'kind_of']
+__all__ = ['GRADES', 'RULES', 'FORMAT', 'PROMPTS', 'NARRATIVE_EXTRA', 'GLUE_RELABEL', 'GENRES', 'render', 'unrender', 'reject',
+           'chunk_reject', 'relabel_prompt', 'ParseError', 'answer_parts', 'sections', 'parse_grades', 'parse_label',
+           'Genre', 'Web', 'even_slices', 'Code', 'Instruction', 'Math', 'Glue', 'kind_of']
 
 # %% ../nbs/04c_genres.ipynb
 GRADES = "ABCDEF"
@@ -93,12 +93,7 @@ NARRATIVE_EXTRA = {"conversation": "This is the text of a conversation: keep it 
                    "book": "This is part of a book: keep the story."}
 
 # %% ../nbs/04c_genres.ipynb
-GLUE_FIELDS = {"cola": ("sentence",), "sst2": ("sentence",), "mrpc": ("sentence1", "sentence2"),
-               "qqp": ("question1", "question2"), "stsb": ("sentence1", "sentence2"),
-               "mnli": ("premise", "hypothesis"), "qnli": ("question", "sentence"),
-               "rte": ("sentence1", "sentence2"), "wnli": ("sentence1", "sentence2")}
-
-GLUE_TASKS = {  # name, question for re-labelling, label meanings (index = label)
+GLUE_RELABEL = {  # name, question for re-labelling, label meanings (index = label)
     "cola": ("grammar check", "Is this sentence grammatically acceptable?", ["0 = no", "1 = yes"]),
     "sst2": ("movie review", "Is the feeling of this sentence negative or positive?", ["0 = negative", "1 = positive"]),
     "mrpc": ("paraphrase", "Do the two sentences mean the same thing?", ["0 = no", "1 = yes"]),
@@ -114,7 +109,7 @@ GLUE_TASKS = {  # name, question for re-labelling, label meanings (index = label
 
 
 def relabel_prompt(task: str, fields: dict) -> str:
-    _, question, labels = GLUE_TASKS[task]
+    _, question, labels = GLUE_RELABEL[task]
     return PROMPTS["relabel"].format(question=question, options=", ".join(labels),
                                      fields="\n".join(f"{k.upper()}: {v}" for k, v in fields.items()))
 
@@ -390,7 +385,7 @@ class Glue(Genre):
 
     def prompt(self, texts, meta):
         task, fields, label = meta["task"], meta["fields"], meta["label"]
-        name, _, labels = GLUE_TASKS[task]
+        name, _, labels = GLUE_RELABEL[task]
         label_text = (f"the label is {label}" if task == "stsb" else
                       f"the label is {labels[int(label)]}" if 0 <= int(label) < len(labels) else f"the label is {label}")
         return PROMPTS[self.kind].format(task_name=name, label_text=label_text, rules=RULES,

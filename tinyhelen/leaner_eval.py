@@ -13,12 +13,13 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from .core import iter_records
 from .data import words
 from .genres import ParseError, answer_parts
 from .llm import Request
 
 # %% auto 0
-__all__ = ['QUESTIONS_PROMPT', 'EVAL_BINS', 'generate_questions', 'training_similarity', 'similarity_bin', 'read_items']
+__all__ = ['QUESTIONS_PROMPT', 'generate_questions', 'training_similarity', 'read_items']
 
 # %% ../nbs/04e_leaner_eval.ipynb
 QUESTIONS_PROMPT = ("Here are questions that a young child could answer:\n{examples}\n\nWrite {n} new questions like these: "
@@ -71,16 +72,6 @@ def training_similarity(questions: list[str], training: list[str]) -> list[float
         scores.append(round(10 * max(acc.values(), default=0.0), 4))
     return scores
 
-
-EVAL_BINS = ((0, 7), (7, 8), (8, 9), (9, 10))
-
-
-def similarity_bin(score: float) -> str:
-    for lo, hi in EVAL_BINS:
-        if lo <= score < hi or (hi == 10 and score >= 10):
-            return f"{lo}-{hi}"
-    raise ValueError(score)
-
 # %% ../nbs/04e_leaner_eval.ipynb
 def read_items(folder: str | os.PathLike) -> dict[str, list[str]]:
     "Texts per genre of a refinement output folder (its `leaner/*.jsonl`) or of any folder of JSON lines with genre/text."
@@ -88,7 +79,6 @@ def read_items(folder: str | os.PathLike) -> dict[str, list[str]]:
     files = sorted((folder / "leaner").glob("*.jsonl")) if (folder / "leaner").is_dir() else sorted(folder.glob("*.jsonl"))
     out = defaultdict(list)
     for f in files:
-        for line in f.read_text(encoding="utf-8").splitlines():
-            r = json.loads(line)
+        for _, r in iter_records(f, empty_ok=True):
             out[r.get("genre") or re.sub(r"\d+$", "", f.name.split(".")[0])].append(r["text"])
     return dict(out)

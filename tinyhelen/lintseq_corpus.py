@@ -18,7 +18,7 @@ from datatrove.pipeline.base import PipelineStep
 from tqdm import tqdm
 
 from .code_data import load_code_corpus, load_humaneval, load_mbpp
-from .core import DataError, atomic_write
+from .core import DataError, atomic_write, iter_records, runs_root
 from .linters import get_linter
 from .lintseq import DIFF_SEP, ProgramRejected, admit, lintseq, normalize, randseq, reindent
 
@@ -52,22 +52,10 @@ def code_source(source, code_field: str = "code", instruction_field: str | None 
         if not path.is_file():
             raise DataError(path, "no such file and not a built-in source", f"give a JSONL file or one of {BUILTIN_SOURCES}")
         rows = []
-        with open(path, "rb") as f:
-            for i, raw in enumerate(f, 1):
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    raise DataError(path, f"not UTF-8 text (byte {raw[e.start]:#04x} at column {e.start + 1})",
-                                    "convert the file to UTF-8", line=i) from None
-                if not line.strip():
-                    continue
-                try:
-                    r = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise DataError(path, f"malformed JSON ({e.msg})", "fix or drop the line", line=i) from None
-                if not isinstance(r, dict) or not isinstance(r.get(code_field), str):
-                    raise DataError(path, f"no string field {code_field!r}", "name the code field with --code-field", line=i, field=code_field)
-                rows.append(r)
+        for i, r in iter_records(path, empty_ok=True, fix="fix or drop the line"):
+            if not isinstance(r, dict) or not isinstance(r.get(code_field), str):
+                raise DataError(path, f"no string field {code_field!r}", "name the code field with --code-field", line=i, field=code_field)
+            rows.append(r)
         ds, name = Dataset.from_list(rows) if rows else Dataset.from_dict({code_field: []}), path.stem
     if code_field not in ds.column_names:
         raise DataError(name, f"no column {code_field!r} (columns: {ds.column_names})", "name the code field with --code-field")
@@ -169,7 +157,7 @@ def time_limit(seconds: float | None):
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
 
-
+# %% ../nbs/03c_lintseq_corpus.ipynb
 class LintSeqStep(PipelineStep):
     "Sample edit sequences for each program; failures become records with a reason."
     name, type = "LintSeq", "Formatter"
@@ -203,7 +191,7 @@ class LintSeqStep(PipelineStep):
             doc.metadata.update(failure=reason, detail=detail)
             yield doc
 
-
+# %% ../nbs/03c_lintseq_corpus.ipynb
 class ShardWriter(PipelineStep):
     "Write a task's results and failures to `<out>/edits/<rank>.jsonl` and `<out>/failures/<rank>.jsonl`, atomically."
     name, type = "shard writer", "Writer"
@@ -254,9 +242,9 @@ def corpus_executor(pipeline: list, executor: str = "local", tasks: int = 8, wor
         return RayPipelineExecutor(pipeline, tasks=tasks, workers=limit, logging_dir=logging_dir)
     raise ValueError(f"unknown executor {executor!r}: use one of {EXECUTORS}")
 
-
+# %% ../nbs/03c_lintseq_corpus.ipynb
 def run_corpus(source: str = "stdlib",  # a built-in source (stdlib, mbpp-train, humaneval) or a JSONL file
-               out: str = "runs/lintseq/stdlib",  # output folder (edits/, failures/, logs/)
+               out: str | None = None,  # output folder (edits/, failures/, logs/; unset: lintseq/stdlib under the runs root)
                n: int = 5,  # sequences per program (the paper's s)
                seed: int = 1,  # random seed (same seed, same sequences)
                linter: str = "fast",  # fast: the built-in checker; pylint: slower, the paper's linter
@@ -276,11 +264,12 @@ def run_corpus(source: str = "stdlib",  # a built-in source (stdlib, mbpp-train,
                ) -> dict:
     """Generate edit sequences for a code source with a resumable datatrove pipeline; prints a one-line summary and
     returns the counts. Programs with lint errors are kept (their error lines go in the first deletion, as in the
-    paper's sampler) unless `reject_lint_errors`; datatrove's logs go to `<out>/logs` (and the terminal with `verbose`)."""
+    paper's sampler) unless `reject_lint_errors`; datatrove's logs go to `<out>/logs` (and the terminal with `verbose`).
+    The default `out` is `lintseq/stdlib` under the runs folder (`tinyhelen.core.runs_root`)."""
     if method not in ("lintseq", "randseq"):
         raise ValueError(f"unknown method {method!r}: use 'lintseq' or 'randseq'")
     code_source(source, code_field, instruction_field, id_field)  # fail early, in the caller, on bad input
-    outp = Path(out)
+    outp = Path(out) if out else runs_root() / "lintseq" / "stdlib"
     cfg = dict(source=str(source), n=n, seed=seed, linter=linter, method=method, tasks=tasks, code_field=code_field,
                instruction_field=instruction_field, id_field=id_field, limit=limit, reject_lint_errors=reject_lint_errors)
     cfg_path = outp / "config.json"
@@ -298,14 +287,14 @@ def run_corpus(source: str = "stdlib",  # a built-in source (stdlib, mbpp-train,
         corpus_executor(pipeline, executor, tasks, workers, str(outp / "logs"), partition, time).run()
     if executor == "slurm":  # sbatch returns at once: the shards fill in as the array runs
         print(f"submitted {tasks} tasks to Slurm; rerun the same command (it skips finished tasks) or read {outp / 'edits'} later")
-    s = corpus_summary(out)
+    s = corpus_summary(str(outp))
     fails = ", ".join(f"{v} {k}" for k, v in sorted(s["failures"].items())) or "none"
     print(f"{method}: {s['programs']} programs, {s['sequences']} sequences in {outp / 'edits'} ({s['tasks_done']}/{tasks} tasks); "
           f"kept with lint errors {s['kept_with_errors']} (first deletion {s['first_deletion_lines']:.1f} lines on average); "
           f"refused: {fails}")
     return s
 
-
+# %% ../nbs/03c_lintseq_corpus.ipynb
 @contextlib.contextmanager
 def _library_logs(verbose: bool):
     """datatrove's per-task logs: to the task log files only, unless `verbose` (then also the terminal, as datatrove
@@ -337,7 +326,7 @@ def _library_logs(verbose: bool):
         dt_base.add_task_logger, dt_logging.setup_default_logger = saved
         saved[1]()
 
-
+# %% ../nbs/03c_lintseq_corpus.ipynb
 def corpus_summary(out: str) -> dict:
     "Counts over the shards of a (possibly unfinished) run: programs, sequences, failures by reason."
     outp = Path(out)
@@ -345,17 +334,15 @@ def corpus_summary(out: str) -> dict:
     first: list[int] = []
     reasons: dict[str, int] = {}
     for p in sorted((outp / "edits").glob("*.jsonl")):
-        for line in p.open(encoding="utf-8"):
-            r = json.loads(line)
+        for _, r in iter_records(p, empty_ok=True):
             ok += 1
             seqs += len(r["sequences"])
             if r.get("preexisting_errors"):
                 kept += 1
                 first += r.get("first_deletion") or []
     for p in sorted((outp / "failures").glob("*.jsonl")):
-        for line in p.open(encoding="utf-8"):
-            r = json.loads(line)["reason"]
-            reasons[r] = reasons.get(r, 0) + 1
+        for _, r in iter_records(p, empty_ok=True):
+            reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
     done = len(list((outp / "logs" / "completions").glob("*"))) if (outp / "logs" / "completions").is_dir() else 0
     return {"programs": ok, "sequences": seqs, "failures": reasons, "tasks_done": done, "kept_with_errors": kept,
             "first_deletion_lines": sum(first) / len(first) if first else 0.0}
@@ -365,11 +352,7 @@ def load_corpus_output(out: str, fmt: str = "edits", eos: str = "") -> Dataset:
     "The sequences of a finished run as SFT rows (id, sequence, prompt, completion, text), ordered by id."
     rows = []
     for p in sorted(Path(out, "edits").glob("*.jsonl")):
-        for i, line in enumerate(p.open(encoding="utf-8"), 1):
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError:
-                raise DataError(p, "malformed JSON", "delete the shard and its logs/completions entry, then rerun", line=i) from None
+        for _, r in iter_records(p, empty_ok=True, fix="delete the shard and its logs/completions entry, then rerun"):
             if fmt == "plain":
                 pr, c = format_plain(r["instruction"], r["program"], eos)
                 rows.append({"id": r["id"], "sequence": 0, "prompt": pr, "completion": c, "text": pr + c})

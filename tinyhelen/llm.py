@@ -250,7 +250,7 @@ def _reply_of(data) -> Reply:
         return Reply(error="empty reply")
     return Reply(text=text, prompt_tokens=pt, completion_tokens=ct)
 
-
+# %% ../nbs/04a_llm.ipynb
 class OpenAIBackend(Backend):
     "Any OpenAI-compatible chat-completions endpoint through the official `openai` client."
     name = "openai"
@@ -315,7 +315,6 @@ class OpenAIBackend(Backend):
             await asyncio.gather(*(worker() for _ in range(workers)))
         finally:
             await client.close()
-
 
 # %% ../nbs/04a_llm.ipynb
 class TransformersBackend(Backend):
@@ -389,7 +388,38 @@ def make_backend(cfg: LLMConfig, **kw) -> Backend:
     return kinds[cfg.backend](cfg, **kw)
 
 # %% ../nbs/04a_llm.ipynb
-class LocalChatServer:
+class _ServerThread:
+    "An aiohttp app answering POST /v1/chat/completions with `self._handle`, on a free port of 127.0.0.1, in a thread."
+
+    def __enter__(self):
+        from aiohttp import web
+        ready = threading.Event()
+        def serve():
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            app = web.Application(client_max_size=64 * 2**20)
+            app.router.add_post("/v1/chat/completions", self._handle)
+            self._runner = web.AppRunner(app, access_log=None)
+            self._loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
+            self._loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]
+            ready.set()
+            self._loop.run_forever()
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        if not ready.wait(30):
+            raise RuntimeError("local chat server did not start")
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        return self
+
+    def __exit__(self, *exc):
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+# %% ../nbs/04a_llm.ipynb
+class LocalChatServer(_ServerThread):
     "A small OpenAI-compatible chat server on 127.0.0.1, run in a background thread."
     FAULTS = ("429", "500", "malformed_json", "empty_choices", "stall")
 
@@ -458,30 +488,3 @@ class LocalChatServer:
             "id": f"cmpl-{n}", "object": "chat.completion", "created": int(time.time()), "model": body.get("model", "local"),
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
             "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct}})
-
-    def __enter__(self):
-        from aiohttp import web
-        ready = threading.Event()
-        def serve():
-            self._loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self._loop)
-            app = web.Application(client_max_size=64 * 2**20)
-            app.router.add_post("/v1/chat/completions", self._handle)
-            self._runner = web.AppRunner(app, access_log=None)
-            self._loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
-            self._loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]
-            ready.set()
-            self._loop.run_forever()
-        self._thread = threading.Thread(target=serve, daemon=True)
-        self._thread.start()
-        if not ready.wait(30):
-            raise RuntimeError("local chat server did not start")
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        return self
-
-    def __exit__(self, *exc):
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)

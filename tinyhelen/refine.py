@@ -16,10 +16,10 @@ from pathlib import Path
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
-from .core import DataError, UsageError, atomic_write, markdown_table
-from .data import check_stream, words
-from .genres import GENRES, GLUE_FIELDS, GRADES, reject
-from .leaner_eval import generate_questions, read_items, similarity_bin, training_similarity
+from .core import DataError, UsageError, atomic_write, check_stream, iter_records, markdown_table
+from .data import GLUE_FIELDS, similarity_bin, words
+from .genres import GENRES, GRADES, reject
+from .leaner_eval import generate_questions, read_items, training_similarity
 from .llm import LLMConfig, Request, make_backend
 from .refine_steps import (Assemble, Chunk, Clean, Finalize, PostProcess, Relabel, Rewrite, Validate, VocabCheck, Write,
                            report_markdown, sha256)
@@ -226,7 +226,7 @@ def _retry_failed(cfg: RefineConfig) -> int:
     if "replay" in cfg.backend:  # a recording answers the same again: nothing to retry
         return 0
     for f in sorted(base.glob("*.jsonl")) if base.is_dir() else ():
-        rows = [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines()]
+        rows = [r for _, r in iter_records(f, empty_ok=True)]
         if any(r["reason"] in RETRY_REASONS for r in rows):
             (logs / "stage1" / "completions" / f"{int(f.stem):05d}").unlink(missing_ok=True)
             reopened += 1
@@ -436,7 +436,7 @@ def questions(examples: str,  # JSON lines of example questions (field 'question
 
 --examples: JSON lines with a 'question' field. --training: a folder of JSON lines with 'text' (e.g. a refinement
 output); the score is 10 x max TF-IDF cosine to a training document, binned 0-7, 7-8, 8-9, 9-10."""
-    ex = [json.loads(l)["question"] for l in Path(examples).read_text(encoding="utf-8").splitlines() if l.strip()]
+    ex = [r["question"] for _, r in iter_records(examples, fix="give JSON lines with a 'question' field")]
     be = make_backend(LLMConfig(backend=backend, model=model, base_url=base_url, cache_dir=cache_dir))
     qs = generate_questions(be, ex, n=n, calls=calls)
     train = [t for ts in read_items(training).values() for t in ts] if training else []

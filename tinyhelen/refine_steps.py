@@ -13,7 +13,7 @@ from pathlib import Path
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
-from .core import atomic_write
+from .core import atomic_write, iter_records
 from .data import words
 from .genres import PROMPTS, ParseError, answer_parts, chunk_reject, kind_of, parse_label, reject, relabel_prompt
 from .llm import LLMConfig, Request, make_backend
@@ -402,8 +402,7 @@ class Finalize(PipelineStep):
         base = Path(self.folder)
         items, rejects, seen = defaultdict(list), [], {}
         for f in sorted((base / "work" / "items").glob("*.jsonl")):
-            for line in f.read_text(encoding="utf-8").splitlines():
-                r = json.loads(line)
+            for _, r in iter_records(f, empty_ok=True):
                 h = sha256(r["text"])
                 if h in seen:
                     rejects.append({"id": r["id"], "reason": "duplicate", "detail": f"same text as {seen[h]}", "genre": r["genre"]})
@@ -411,7 +410,7 @@ class Finalize(PipelineStep):
                 seen[h] = r["id"]
                 items[r["genre"]].append({**r, "hash": h})
         for f in sorted((base / "work" / "rejects").glob("*.jsonl")):
-            rejects += [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines()]
+            rejects += [r for _, r in iter_records(f, empty_ok=True)]
         self.write(base, items, rejects)
         yield from ()
 

@@ -70,7 +70,7 @@ def _fmt(vals: pd.Series) -> str:
         return _num(float(vals.iloc[0]))
     return f"{_num(float(vals.mean()))} ± {_num(float(vals.std(ddof=1)))} (n={len(vals)})"
 
-
+# %% ../nbs/14_report.ipynb
 def markdown(df: pd.DataFrame) -> str:
     "A pipe table, or a line saying there is nothing to show."
     return "_no results_\n" if df.empty else markdown_table(df)

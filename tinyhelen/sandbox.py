@@ -192,7 +192,7 @@ def _judge(program: str, wfd: int, nonce: bytes, guard: bool) -> None:
     write(wfd, b"\n" + nonce + b" " + status.encode() + b" " + reason.replace("\n", " ")[:500].encode("utf-8", "replace") + b"\n")
     exit_(0)
 
-
+# %% ../nbs/09a_sandbox.ipynb
 def _drop_to_unmapped_user() -> None:
     "Move into a new user namespace with no id mapped: no capability over the zygote's mounts and network remains."
     if _libc.unshare(0x10000000) != 0:  # CLONE_NEWUSER
@@ -228,8 +228,6 @@ def _child(program: str, lim: Limits, uid: int | None, folder: str, wfd: int, no
     _judge(program, wfd, nonce, guard)
 
 # %% ../nbs/09a_sandbox.ipynb
-_SIGNAL_VERDICTS = {signal.SIGXCPU: ("timeout", "CPU time limit"), signal.SIGXFSZ: ("error", "file size limit"),
-                    signal.SIGSEGV: ("error", "segmentation fault"), signal.SIGKILL: ("error", "killed")}
 _NEWNS, _NEWUSER, _NEWPID, _NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REC, _MS_PRIVATE = 1, 2, 4, 8, 0x4000, 1 << 18
 _PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
@@ -288,7 +286,7 @@ def _probe_drop() -> str:
     _, status = os.waitpid(pid, 0)
     return "" if status == 0 else "a program cannot be moved into a user namespace of its own (nesting limit reached?)"
 
-
+# %% ../nbs/09a_sandbox.ipynb
 def _user_pids(uid: int) -> list[int]:
     "Live (non-zombie) processes owned by `uid` (unsafe root mode only: elsewhere a PID namespace holds them)."
     found = []
@@ -341,6 +339,10 @@ def _reap_zombies() -> None:
             pass
     except ChildProcessError:
         pass
+
+# %% ../nbs/09a_sandbox.ipynb
+_SIGNAL_VERDICTS = {signal.SIGXCPU: ("timeout", "CPU time limit"), signal.SIGXFSZ: ("error", "file size limit"),
+                    signal.SIGSEGV: ("error", "segmentation fault"), signal.SIGKILL: ("error", "killed")}
 
 
 def _read_verdict(rfd: int, nonce: bytes) -> tuple[str, str] | None:
@@ -414,7 +416,7 @@ def run_one(program: str, lim: Limits, uid: int | None, guard: bool = True) -> V
         return Verdict(verdict, reason, seconds)
     return Verdict("failed", f"exited before its tests finished (exit code {os.WEXITSTATUS(status)})", seconds)
 
-
+# %% ../nbs/09a_sandbox.ipynb
 def _hello(out, **kw) -> None:
     out.write(json.dumps(kw) + "\n")
     out.flush()
@@ -471,12 +473,33 @@ _UNPROTECTED = ("programs can read, change and delete this user's files, reach t
                 "signal this user's processes (the evaluator included) and leave processes behind")
 
 
-class Sandbox:
-    "A pool of zygotes; `run(programs)` returns one `Verdict` per program, in order."
+def _start_zygote(home: str, unsafe: bool, guard: bool) -> tuple[subprocess.Popen, dict]:
+    "A zygote process with its tmpfs mounted at `home`, and its hello line; SandboxUnavailable where it cannot isolate."
+    os.makedirs(home, mode=0o755, exist_ok=True)
+    cfg = json.dumps({"home": home, "unsafe": unsafe, "guard": guard})
+    # not `-m tinyhelen.sandbox` with a __main__ guard: a notebook kernel runs as __main__ too, and
+    # would turn itself into a zygote (and leave its namespaces) when the cell ran. This module's own
+    # folder comes first: a `tinyhelen/` in the current folder must not stand in for it
+    here = os.path.dirname(os.path.dirname(importlib.util.find_spec("tinyhelen.sandbox").origin))
+    code = f"import sys; sys.path.insert(0, {here!r}); from tinyhelen.sandbox import zygote_main; zygote_main()"
+    p = subprocess.Popen([sys.executable, "-c", code, cfg],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+    hello = json.loads(p.stdout.readline() or '{"ready": false, "why": "the worker exited at start"}')
+    if not hello["ready"]:
+        p.stdin.close()
+        p.wait()
+        raise SandboxUnavailable(
+            f"cannot isolate generated programs on this machine ({hello['why']}). Run as root, enable "
+            f"unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and "
+            f"user.max_user_namespaces > 0), or accept the risk with {UNSAFE_ENV}=1 or Sandbox(unsafe=True)")
+    return p, hello
+
+# %% ../nbs/09a_sandbox.ipynb
+class _ZygotePool:
+    "The zygotes of a sandbox: the first started at once, the others on first use; one that died is replaced."
 
     _instances = 0
     _warned = False  # the unsafe-mode warning is printed once per process
-    depth = 2  # jobs queued at each zygote, so that it starts the next program without waiting for us
 
     def __init__(self, workers: int = 2, limits: Limits | None = None, uid_base: int | None = None,
                  unsafe: bool | None = None, guard: bool = True):
@@ -484,8 +507,8 @@ class Sandbox:
         self.unsafe = os.environ.get(UNSAFE_ENV, "") not in ("", "0") if unsafe is None else unsafe
         root = os.geteuid() == 0
         if uid_base is None:  # distinct ids for every live pool on the machine
-            Sandbox._instances += 1
-            uid_base = 200_000 + (os.getpid() % 100_000) * 1024 + (Sandbox._instances % 64) * 16
+            _ZygotePool._instances += 1
+            uid_base = 200_000 + (os.getpid() % 100_000) * 1024 + (_ZygotePool._instances % 64) * 16
         self.uids = [uid_base + i if root else None for i in range(workers)]
         self.isolated: bool | None = None  # known once the first zygote has started
         self._base = tempfile.mkdtemp(prefix="sandbox-")  # the zygotes' mount points (their tmpfs is theirs alone)
@@ -502,30 +525,29 @@ class Sandbox:
     def _zygote(self, i: int) -> subprocess.Popen:
         p = self._procs.get(i)
         if p is None or p.poll() is not None:
-            home = os.path.join(self._base, str(i))
-            os.makedirs(home, mode=0o755, exist_ok=True)
-            cfg = json.dumps({"home": home, "unsafe": self.unsafe, "guard": self.guard})
-            # not `-m tinyhelen.sandbox` with a __main__ guard: a notebook kernel runs as __main__ too, and
-            # would turn itself into a zygote (and leave its namespaces) when the cell ran. This module's own
-            # folder comes first: a `tinyhelen/` in the current folder must not stand in for it
-            here = os.path.dirname(os.path.dirname(importlib.util.find_spec("tinyhelen.sandbox").origin))
-            code = f"import sys; sys.path.insert(0, {here!r}); from tinyhelen.sandbox import zygote_main; zygote_main()"
-            p = subprocess.Popen([sys.executable, "-c", code, cfg],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-            hello = json.loads(p.stdout.readline() or '{"ready": false, "why": "the worker exited at start"}')
-            if not hello["ready"]:
-                p.stdin.close()
-                p.wait()
-                raise SandboxUnavailable(
-                    f"cannot isolate generated programs on this machine ({hello['why']}). Run as root, enable "
-                    f"unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and "
-                    f"user.max_user_namespaces > 0), or accept the risk with {UNSAFE_ENV}=1 or Sandbox(unsafe=True)")
+            p, hello = _start_zygote(os.path.join(self._base, str(i)), self.unsafe, self.guard)
             self.isolated = hello["isolated"]
-            if not self.isolated and not Sandbox._warned:
-                Sandbox._warned = True
+            if not self.isolated and not _ZygotePool._warned:
+                _ZygotePool._warned = True
                 print(f"sandbox: UNSAFE, programs are not isolated here ({hello['why']}): {_UNPROTECTED}", file=sys.stderr)
             self._procs[i] = p
         return p
+
+    def close(self) -> None:
+        self._pool.shutdown()
+        for p in self._procs.values():
+            p.stdin.close()
+            p.wait(timeout=30)
+        shutil.rmtree(self._base, ignore_errors=True)
+
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.close()
+
+# %% ../nbs/09a_sandbox.ipynb
+class Sandbox(_ZygotePool):
+    "A pool of zygotes; `run(programs)` returns one `Verdict` per program, in order."
+
+    depth = 2  # jobs queued at each zygote, so that it starts the next program without waiting for us
 
     def _drive(self, i: int, jobs, out: list, limits: dict, bar) -> None:
         "Feed zygote `i` from the shared job iterator, keeping `depth` jobs queued in its pipe."
@@ -568,16 +590,6 @@ class Sandbox:
                 if bar is not None:
                     bar.close()
         return out
-
-    def close(self) -> None:
-        self._pool.shutdown()
-        for p in self._procs.values():
-            p.stdin.close()
-            p.wait(timeout=30)
-        shutil.rmtree(self._base, ignore_errors=True)
-
-    def __enter__(self): return self
-    def __exit__(self, *exc): self.close()
 
 # %% ../nbs/09a_sandbox.ipynb
 def pass_at_k(n: int, c: int, k: int) -> float:

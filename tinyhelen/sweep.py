@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .core import DataError, atomic_write, markdown_table, repo_root
+from .core import DataError, atomic_write, markdown_table, repo_root, runs_root
 
 # %% auto 0
 __all__ = ['Run', 'Sweep', 'run_id', 'load_sweep', 'notebook_parameters', 'validate', 'status', 'resolve_inputs', 'execute',
@@ -262,7 +262,7 @@ def execute(run: Run, sweep_dir: str | os.PathLike, base: str | os.PathLike = ".
 # %% ../nbs/12_sweep.ipynb
 def sweep_dir_for(sweep: Sweep, root: str | os.PathLike | None = None) -> Path:
     "Where a sweep's runs live: `runs/sweeps/<name>` of the repo (or under `root`)."
-    return Path(root or os.environ.get("TINYHELEN_RUNS") or sweep.base / "runs") / "sweeps" / sweep.name
+    return runs_root(root, repo=sweep.base) / "sweeps" / sweep.name
 
 
 def _run_local(sweep: Sweep, todo: list[Run], sdir: Path, parallel: int, timeout: float | None) -> None:

@@ -15,9 +15,8 @@ import subprocess
 import sys
 import warnings
 from importlib import metadata
-from pathlib import Path
 
-from .core import atomic_write, repo_root
+from .core import atomic_write, iter_records, repo_root, runs_root
 
 # %% auto 0
 __all__ = ['WANDB_MODES', 'git_state', 'environment', 'Run']
@@ -59,6 +58,24 @@ def _jsonable(config) -> dict:
     return json.loads(json.dumps(dict(config), default=str))
 
 # %% ../nbs/02_tracking.ipynb
+def _start_wandb(run, mode: str | None, project: str):
+    "The W&B run mirroring `run` (a `Run`), or None: W&B disabled, or it could not start."
+    mode = mode or os.environ.get("WANDB_MODE") or "offline"
+    if mode not in WANDB_MODES:
+        raise ValueError(f"wandb mode {mode!r}: choose from {', '.join(WANDB_MODES)}")
+    run.meta["wandb_mode"] = mode
+    if mode == "disabled":
+        return None
+    try:
+        import wandb
+        return wandb.init(project=project, group=run.experiment, name=run.run_id, id=run.run_id.replace(".", "-"),
+                          config=run.config, dir=str(run.dir), mode=mode, resume="allow",
+                          settings=wandb.Settings(init_timeout=60, silent=True))
+    except Exception as e:  # tracking must never take a run down with it
+        warnings.warn(f"W&B could not start ({type(e).__name__}: {e}); metrics still go to {run.dir}/metrics.jsonl")
+        return None
+
+# %% ../nbs/02_tracking.ipynb
 class Run:
     "A run folder plus an optional W&B run; use as a context manager or call `finish`."
 
@@ -66,7 +83,7 @@ class Run:
                  wandb_mode: str | None = None, project: str = "tinyhelen"):
         self.experiment, self.config = experiment, _jsonable(config or {})
         self.run_id = run_id or dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        self.dir = Path(root or os.environ.get("TINYHELEN_RUNS") or repo_root() / "runs") / experiment / self.run_id
+        self.dir = runs_root(root) / experiment / self.run_id
         self.dir.mkdir(parents=True, exist_ok=True)
         self.resumed = (self.dir / "meta.json").exists()
         if self.resumed:
@@ -80,27 +97,11 @@ class Run:
                      **git_state(), **environment()}
         self._write_meta()
         self._metrics = open(self.dir / "metrics.jsonl", "a", encoding="utf-8")
-        self.wandb = self._start_wandb(wandb_mode, project)
+        self.wandb = _start_wandb(self, wandb_mode, project)
 
     def _write_meta(self):
         with atomic_write(self.dir / "meta.json") as f:
             json.dump(self.meta, f, indent=2)
-
-    def _start_wandb(self, mode: str | None, project: str):
-        mode = mode or os.environ.get("WANDB_MODE") or "offline"
-        if mode not in WANDB_MODES:
-            raise ValueError(f"wandb mode {mode!r}: choose from {', '.join(WANDB_MODES)}")
-        self.meta["wandb_mode"] = mode
-        if mode == "disabled":
-            return None
-        try:
-            import wandb
-            return wandb.init(project=project, group=self.experiment, name=self.run_id, id=self.run_id.replace(".", "-"),
-                              config=self.config, dir=str(self.dir), mode=mode, resume="allow",
-                              settings=wandb.Settings(init_timeout=60, silent=True))
-        except Exception as e:  # tracking must never take a run down with it
-            warnings.warn(f"W&B could not start ({type(e).__name__}: {e}); metrics still go to {self.dir}/metrics.jsonl")
-            return None
 
     def log(self, metrics: dict, step: int | None = None) -> None:
         "Append one row of metrics (numbers, strings) at `step` to metrics.jsonl and W&B."
@@ -120,13 +121,7 @@ class Run:
 
     def metrics(self) -> list[dict]:
         "Every metrics row logged so far (a torn last line from a crash is ignored)."
-        rows = []
-        for line in (self.dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                pass
-        return rows
+        return [r for _, r in iter_records(self.dir / "metrics.jsonl", empty_ok=True, skip_torn=True)]
 
     def summary(self, **values) -> None:
         "Record final values (in meta.json under 'summary' and W&B's summary)."

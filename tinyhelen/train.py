@@ -25,7 +25,7 @@ import torch.nn.functional as F
 import transformers as tf
 from tqdm.auto import tqdm
 
-from .core import DataError, UsageError, atomic_dir, repo_root, seed_everything
+from .core import DataError, UsageError, atomic_dir, runs_root, seed_everything
 from .curriculum import Curriculum
 from .models import build_model, mfu, model_class, model_config
 from .tokenizers import load_tokenizer, save_pretrained
@@ -368,8 +368,7 @@ def placement(cfg: TrainConfig) -> Placement:
 
 
 def default_out_dir(cfg: TrainConfig) -> Path:
-    runs = Path(os.environ.get("TINYHELEN_RUNS") or repo_root() / "runs")
-    return runs / cfg.experiment / (cfg.run_id or cfg.identity()) / "checkpoints"
+    return runs_root() / cfg.experiment / (cfg.run_id or cfg.identity()) / "checkpoints"
 
 
 def resume_state(cfg: TrainConfig, out_dir: Path) -> tuple[Path | None, dict | None]:

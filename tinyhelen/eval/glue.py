@@ -19,8 +19,8 @@ import datasets
 import numpy as np
 import pandas as pd
 
-from ..core import DataError, atomic_write, markdown_table, repo_root, write_figure
-from ..data import tinyhelen_dir
+from ..core import DataError, atomic_write, iter_records, markdown_table, runs_root, write_figure
+from ..data import GLUE_FIELDS, GLUE_TASKS, tinyhelen_dir
 
 # %% auto 0
 __all__ = ['TASKS', 'PAPER_LRS', 'PAPER_SEEDS', 'NO_TRAIN', 'Task', 'accuracy', 'f1', 'mcc', 'pearson', 'average_ranks',
@@ -33,8 +33,7 @@ __all__ = ['TASKS', 'PAPER_LRS', 'PAPER_SEEDS', 'NO_TRAIN', 'Task', 'accuracy', 
 @dataclass(frozen=True)
 class Task:
     "One Leaner-GLUE task: fields, label space, metrics (the first ones decide selection), epochs, splits."
-    name: str
-    fields: tuple[str, ...]
+    name: str                         # one of tinyhelen.data.GLUE_TASKS
     num_labels: int
     metrics: tuple[str, ...]
     epochs: int
@@ -42,17 +41,21 @@ class Task:
     val: str = "validation"
     tests: tuple[str, ...] = ("test",)
 
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return GLUE_FIELDS[self.name]
+
 
 TASKS: dict[str, Task] = {t.name: t for t in [
-    Task("cola", ("sentence",), 2, ("mcc",), 30, 30),
-    Task("sst2", ("sentence",), 2, ("accuracy",), 3, 250),
-    Task("mrpc", ("sentence1", "sentence2"), 2, ("f1", "accuracy"), 30, 10),
-    Task("qqp", ("question1", "question2"), 2, ("f1", "accuracy"), 3, 1250),
-    Task("stsb", ("sentence1", "sentence2"), 1, ("pearson", "spearman"), 30, 20),
-    Task("mnli", ("premise", "hypothesis"), 3, ("accuracy",), 3, 1250, "validation_matched", ("test_matched", "test_mismatched")),
-    Task("qnli", ("question", "sentence"), 2, ("accuracy",), 3, 350),
-    Task("rte", ("sentence1", "sentence2"), 2, ("accuracy",), 50, 10),
-    Task("wnli", ("sentence1", "sentence2"), 2, ("accuracy",), 3, 10),  # not in the paper's scripts: our choice
+    Task("cola", 2, ("mcc",), 30, 30),
+    Task("sst2", 2, ("accuracy",), 3, 250),
+    Task("mrpc", 2, ("f1", "accuracy"), 30, 10),
+    Task("qqp", 2, ("f1", "accuracy"), 3, 1250),
+    Task("stsb", 1, ("pearson", "spearman"), 30, 20),
+    Task("mnli", 3, ("accuracy",), 3, 1250, "validation_matched", ("test_matched", "test_mismatched")),
+    Task("qnli", 2, ("accuracy",), 3, 350),
+    Task("rte", 2, ("accuracy",), 50, 10),
+    Task("wnli", 2, ("accuracy",), 3, 10),  # not in the paper's scripts: our choice
 ]}
 PAPER_LRS = (5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3)
 PAPER_SEEDS = (1, 53, 65, 256, 9264)
@@ -124,7 +127,7 @@ class GlueConfig:
     "A Leaner-GLUE evaluation: what to fine-tune, on which tasks, with which grid."
     checkpoint: str = ""              # a training-loop checkpoint folder, or a zoo model name (from scratch)
     tokenizer: str = ""               # tokenizer folder; default: the checkpoint's own
-    tasks: str = ",".join(TASKS)
+    tasks: str = ",".join(GLUE_TASKS)
     lrs: str = ",".join(map(str, PAPER_LRS))
     seeds: str = ",".join(map(str, PAPER_SEEDS))
     batch_size: int = 256
@@ -372,15 +375,12 @@ def plot_task(rows, task: str, path: str | os.PathLike, hue: str | None = None, 
 
 # %% ../../nbs/10_eval_glue.ipynb
 def default_out(cfg: GlueConfig) -> Path:
-    runs = Path(os.environ.get("TINYHELEN_RUNS") or repo_root() / "runs")
-    return runs / "glue" / f"{Path(cfg.checkpoint.rstrip('/')).name}-{cfg.fingerprint()}"
+    return runs_root() / "glue" / f"{Path(cfg.checkpoint.rstrip('/')).name}-{cfg.fingerprint()}"
 
 
 def read_cells(path: Path) -> list[dict]:
     "Rows of cells.jsonl (none if absent)."
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for _, r in iter_records(path, missing_ok=True, empty_ok=True)]
 
 
 def evaluate(cfg: GlueConfig) -> dict:
@@ -448,7 +448,7 @@ def write_reports(cells: list[dict], out: Path, skipped: dict | None = None):
 
 # %% ../../nbs/10_eval_glue.ipynb
 def evaluate_glue(checkpoint: str,  # checkpoint folder, or a zoo model name (from scratch)
-                  tasks: list[str] | str = tuple(TASKS),  # Leaner-GLUE tasks to fine-tune on
+                  tasks: list[str] | str = GLUE_TASKS,  # Leaner-GLUE tasks to fine-tune on
                   out: str = "",  # output folder (empty: runs/glue/<name>-<fingerprint>)
                   tokenizer: str = "",  # tokenizer folder (needed with a model name)
                   lrs: list[float] | str = PAPER_LRS,  # learning rates to try (the paper's grid)

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core import DataError, atomic_write, markdown_table, set_style, write_figure
-from ..data import EVAL_BINS, TEMPLATES, iter_records, load_eval, words
+from ..core import DataError, atomic_write, iter_records, markdown_table, set_style, write_figure
+from ..data import EVAL_BINS, TEMPLATES, load_eval, similarity_bin, words
 from .code import GenConfig, generate, truncate
 from ..llm import LLMConfig, Request, make_backend
-from ..leaner_eval import similarity_bin, training_similarity
+from ..leaner_eval import training_similarity
 from ..refine_text import oov
 
 # %% auto 0
@@ -213,17 +213,33 @@ class JudgeStats:
     backend_failures: int = 0 # no reply from the backend (not recorded: a rerun asks again)
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    rows = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
+def _ask(backend, convs: list, items: list, retries: int, stats: JudgeStats) -> dict[int, tuple]:
+    "{item: (kind, scores or reason, attempts)} for one chunk; a reply that does not parse is re-asked with the repair."
+    result: dict[int, tuple] = {}
+    pending = list(range(len(items)))
+    for attempt in range(retries + 1):
+        reqs = [Request(convs[i], {"replay_key": [items[i][3], attempt]}) for i in pending]
+        stats.requests += len(reqs)
+        stats.retries += len(reqs) if attempt else 0
+        again = []
+        for i, rep in zip(pending, backend.generate(reqs)):
+            labels = labels_for(len(items[i][1]))
+            if not rep.ok:
+                result[i] = ("backend", rep.error, attempt + 1)
+                continue
             try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                pass  # the torn last line of a killed run
-    return rows
+                result[i] = ("ok", parse_scores(rep.text, labels), attempt + 1)
+            except JudgeParseError as e:
+                result[i] = ("parse", str(e), attempt + 1)
+                convs[i] = convs[i] + [{"role": "assistant", "content": rep.text},
+                                       {"role": "user", "content": REPAIR.format(reason=e, labels=labels)}]
+                again.append(i)
+        pending = again
+        if not pending:
+            break
+    return result
 
-
+# %% ../../nbs/11_eval_instruct.ipynb
 def judge(backend, questions: list[dict], answers: dict[str, dict[str, str]], out: str | None = None,
           retries: int = 2, max_per_prompt: int = 10, seed: int = 65, chunk: int = 32,
           progress: bool = False, check=None) -> tuple[list[dict], JudgeStats]:
@@ -234,7 +250,7 @@ def judge(backend, questions: list[dict], answers: dict[str, dict[str, str]], ou
     from tqdm.auto import tqdm
     names = sorted(answers)
     path = Path(out) / "judgments.jsonl" if out else None
-    done = {r["key"]: r for r in _read_jsonl(path)} if path else {}
+    done = {r["key"]: r for _, r in iter_records(path, missing_ok=True, empty_ok=True, skip_torn=True)} if path else {}
     stats, records, todo = JudgeStats(), [], []
     for q in questions:
         for group in groups_for(q["id"], names, seed, max_per_prompt):
@@ -253,28 +269,7 @@ def judge(backend, questions: list[dict], answers: dict[str, dict[str, str]], ou
             items = todo[s:s + chunk]
             convs = [[{"role": "system", "content": backend.cfg.system_prompt}, {"role": "user", "content": p}]
                      for _, _, p, _ in items]
-            result: dict[int, tuple] = {}
-            pending = list(range(len(items)))
-            for attempt in range(retries + 1):
-                reqs = [Request(convs[i], {"replay_key": [items[i][3], attempt]}) for i in pending]
-                stats.requests += len(reqs)
-                stats.retries += len(reqs) if attempt else 0
-                again = []
-                for i, rep in zip(pending, backend.generate(reqs)):
-                    labels = labels_for(len(items[i][1]))
-                    if not rep.ok:
-                        result[i] = ("backend", rep.error, attempt + 1)
-                        continue
-                    try:
-                        result[i] = ("ok", parse_scores(rep.text, labels), attempt + 1)
-                    except JudgeParseError as e:
-                        result[i] = ("parse", str(e), attempt + 1)
-                        convs[i] = convs[i] + [{"role": "assistant", "content": rep.text},
-                                               {"role": "user", "content": REPAIR.format(reason=e, labels=labels)}]
-                        again.append(i)
-                pending = again
-                if not pending:
-                    break
+            result = _ask(backend, convs, items, retries, stats)
             for i, (q, group, _, key) in enumerate(items):
                 kind, value, attempts = result[i]
                 rec = {"key": key, "id": q["id"], "bin": q["bin"], "models": group, "attempts": attempts}
