@@ -388,16 +388,16 @@ def _cmdline_has(p: Path, text: str) -> bool:
 def test_each_kind_reads_back_the_reply_it_would_replay():
     "A recorded rewrite, put in a kind's answer format, is what that kind's parser makes of the reply."
     from datatrove.data import Document
-    from tinyhelen.genres import GENRES, ParseError, render
+    from tinyhelen.genres import GENRE_KINDS, ParseError, render
     texts = {"code": render("code", "Add two numbers.", "def add(a, b):\n    return a + b"),
              "instruction": render("instruction", "Name a colour of the sky.", "Blue."),
              **{g: "The cat sat on the mat. It was warm." for g in ("web", "book", "wiki", "textbook", "conversation")}}
     for name, text in texts.items():
-        g = GENRES[name]
+        g = GENRE_KINDS[name]
         reply = g.reply_of([g.recorded_part(text, 0, 1)])
         assert g.apply(Document(text="", id="x", metadata={"genre": name}), reply).text == text, name
-    two = GENRES["wiki"].reply_of([GENRES["wiki"].recorded_part("Aa. Bb. Cc. Dd.", k, 2) for k in (0, 1)])
-    assert [GENRES["wiki"].apply(Document(text="", id="x", metadata={"genre": "wiki", "part": k, "n_parts": 2}), two).text
+    two = GENRE_KINDS["wiki"].reply_of([GENRE_KINDS["wiki"].recorded_part("Aa. Bb. Cc. Dd.", k, 2) for k in (0, 1)])
+    assert [GENRE_KINDS["wiki"].apply(Document(text="", id="x", metadata={"genre": "wiki", "part": k, "n_parts": 2}), two).text
             for k in (0, 1)] == ["Aa. Bb.", "Cc. Dd."]
     with pytest.raises(ParseError, match="missing_section"):
-        GENRES["code"].apply(Document(text="", id="x", metadata={"genre": "code"}), GENRES["wiki"].reply_of(["x"]))
+        GENRE_KINDS["code"].apply(Document(text="", id="x", metadata={"genre": "code"}), GENRE_KINDS["wiki"].reply_of(["x"]))

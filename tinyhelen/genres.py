@@ -15,9 +15,9 @@ from .refine_text import FEMALE_NAMES, MALE_NAMES, chunk_text, clean_text, split
 from .refine_text import post_process as mask_entities
 
 # %% auto 0
-__all__ = ['GRADES', 'RULES', 'FORMAT', 'PROMPTS', 'NARRATIVE_EXTRA', 'GLUE_RELABEL', 'GENRES', 'render', 'unrender', 'reject',
-           'chunk_reject', 'relabel_prompt', 'ParseError', 'answer_parts', 'sections', 'parse_grades', 'parse_label',
-           'Genre', 'Web', 'even_slices', 'Code', 'Instruction', 'Math', 'Glue', 'kind_of']
+__all__ = ['GRADES', 'RULES', 'FORMAT', 'PROMPTS', 'NARRATIVE_EXTRA', 'GLUE_RELABEL', 'GENRE_KINDS', 'render', 'unrender',
+           'reject', 'chunk_reject', 'relabel_prompt', 'ParseError', 'answer_parts', 'sections', 'parse_grades',
+           'parse_label', 'Genre', 'Web', 'even_slices', 'Code', 'Instruction', 'Math', 'Glue', 'kind_of']
 
 # %% ../nbs/04c_genres.ipynb
 GRADES = "ABCDEF"
@@ -407,7 +407,8 @@ class Glue(Genre):
         return d
 
 # %% ../nbs/04c_genres.ipynb
-GENRES: dict[str, Genre] = {
+# a genre name -> the object that refines it (tinyhelen.data.GENRES is the corpus's list of genre names)
+GENRE_KINDS: dict[str, Genre] = {
     "web": Web("web", 300, 1),
     "book": Genre("book", 300, 1),
     "wiki": Genre("wiki", 300, 3),
@@ -422,4 +423,4 @@ GENRES: dict[str, Genre] = {
 
 def kind_of(d: Document) -> Genre:
     "The genre object of an item."
-    return GENRES[d.metadata["genre"]]
+    return GENRE_KINDS[d.metadata["genre"]]

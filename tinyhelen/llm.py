@@ -19,15 +19,18 @@ from pathlib import Path
 from .core import atomic_write
 
 # %% auto 0
-__all__ = ['LLMConfig', 'Request', 'Reply', 'Usage', 'cache_key', 'LLMCache', 'run_sync', 'Backend', 'describe_error',
-           'OpenAIBackend', 'TransformersBackend', 'ReplayBackend', 'make_backend', 'LocalChatServer']
+__all__ = ['PAPER_MODEL', 'LLMConfig', 'Request', 'Reply', 'Usage', 'cache_key', 'LLMCache', 'run_sync', 'Backend',
+           'describe_error', 'OpenAIBackend', 'TransformersBackend', 'ReplayBackend', 'make_backend', 'LocalChatServer']
 
 # %% ../nbs/04a_llm.ipynb
+PAPER_MODEL = "gpt-4-turbo"  # the paper's LLM for rewriting text and judging answers: every default names it here
+
+
 @dataclass
 class LLMConfig:
     "Which model to ask and how."
     backend: str = "openai"            # openai | transformers | replay
-    model: str = "gpt-4-turbo"         # model name (openai) or a local path (transformers)
+    model: str = PAPER_MODEL           # model name (openai) or a local path (transformers)
     base_url: str | None = None        # OpenAI-compatible endpoint; None = the client's default (or $OPENAI_BASE_URL)
     api_key_env: str = "OPENAI_API_KEY"
     temperature: float = 0.8

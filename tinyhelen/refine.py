@@ -18,9 +18,9 @@ from datatrove.pipeline.base import PipelineStep
 
 from .core import DataError, UsageError, atomic_write, check_stream, iter_records, markdown_table
 from .data import GLUE_FIELDS, similarity_bin, words
-from .genres import GENRES, GRADES, reject
+from .genres import GENRE_KINDS, GRADES, reject
 from .leaner_eval import generate_questions, read_items, training_similarity
-from .llm import LLMConfig, Request, make_backend
+from .llm import PAPER_MODEL, LLMConfig, Request, make_backend
 from .refine_steps import (Assemble, Chunk, Clean, Finalize, PostProcess, Relabel, Rewrite, Validate, VocabCheck, Write,
                            report_markdown, sha256)
 from .refine_text import leaner_vocabulary, placeholder_count, split_sentences, strip_placeholders
@@ -53,7 +53,7 @@ def genre_of(path: str, rec: dict, default: str | None) -> tuple[str | None, str
     if task:
         return "glue", task
     prefix = re.sub(r"\d+$", "", name)
-    return (prefix if prefix in GENRES else None), task
+    return (prefix if prefix in GENRE_KINDS else None), task
 
 
 def record_to_doc(rec, path: str, line: int, default_genre: str | None = None) -> Document:
@@ -63,14 +63,14 @@ def record_to_doc(rec, path: str, line: int, default_genre: str | None = None) -
         return reject(did, "bad_record", f"expected a JSON object, found {type(rec).__name__}")
     did = str(rec.get("id", rec.get("idx", did)))
     genre, task = genre_of(path, rec, default_genre)
-    if genre not in GENRES:
-        return reject(did, "unknown_genre", f"genre {genre!r}; give --genre or a 'genre' field ({', '.join(GENRES)})")
+    if genre not in GENRE_KINDS:
+        return reject(did, "unknown_genre", f"genre {genre!r}; give --genre or a 'genre' field ({', '.join(GENRE_KINDS)})")
     meta = {"genre": genre, "source": f"{path}:{line}"}
-    problem = _bad_id(rec) or GENRES[genre].problem(rec, did)
+    problem = _bad_id(rec) or GENRE_KINDS[genre].problem(rec, did)
     if problem:
         reason, detail = problem.split(": ", 1)
         return reject(did if reason != "bad_id" else f"{Path(path).name}:{line}", reason, f"{path}, line {line}: {detail}", genre=genre)
-    return GENRES[genre].document(rec, did, meta, task)
+    return GENRE_KINDS[genre].document(rec, did, meta, task)
 
 # %% ../nbs/04_refine.ipynb
 from datatrove.pipeline.readers.base import BaseDiskReader
@@ -138,7 +138,7 @@ class RefineConfig:
     tasks: int = 1                    # shards (the unit of resume)
     workers: int = 1                  # processes
     backend: str = "openai"           # openai | transformers | paper-replay (the paper's recorded rewrites, offline) | replay
-    model: str = "gpt-4-turbo"        # LLM name, or a local folder for transformers
+    model: str = PAPER_MODEL        # LLM name, or a local folder for transformers
     base_url: str | None = None       # OpenAI-compatible endpoint, e.g. http://host:8000/v1
     temperature: float = 0.8          # sampling temperature of the LLM
     top_p: float = 0.95               # nucleus sampling: keep the most likely tokens up to this probability
@@ -351,8 +351,8 @@ def paper_replay(genres=None, size: str = "10M", split: str = "validation", root
             if parent not in table:
                 return None
             genre, text = table[parent]
-            parts.append(GENRES[genre].recorded_part(text, k, n))
-        return GENRES[genre].reply_of(parts) if parts else None
+            parts.append(GENRE_KINDS[genre].recorded_part(text, k, n))
+        return GENRE_KINDS[genre].reply_of(parts) if parts else None
     return answer
 
 # %% ../nbs/04_refine.ipynb
@@ -428,7 +428,7 @@ def questions(examples: str,  # JSON lines of example questions (field 'question
               n: int = 50,  # questions to ask for per LLM call
               calls: int = 1,  # how many LLM calls to make
               backend: str = "openai",  # openai | transformers | paper-replay
-              model: str = "gpt-4-turbo",  # LLM name, or a local folder for transformers
+              model: str = PAPER_MODEL,  # LLM name, or a local folder for transformers
               base_url: str | None = None,  # OpenAI-compatible endpoint, e.g. http://host:8000/v1
               cache_dir: str | None = None,  # folder caching LLM replies, so a rerun does not pay twice
               ) -> list[dict]:

@@ -19,7 +19,7 @@ import pandas as pd
 from ..core import DataError, atomic_write, iter_records, markdown_table, set_style, write_figure
 from ..data import EVAL_BINS, TEMPLATES, load_eval, similarity_bin, words
 from .code import GenConfig, generate, truncate
-from ..llm import LLMConfig, Request, make_backend
+from ..llm import PAPER_MODEL, LLMConfig, Request, make_backend
 from ..leaner_eval import training_similarity
 from ..refine_text import oov
 
@@ -28,7 +28,8 @@ __all__ = ['CRITERIA', 'ANSWER_STOPS', 'RUBRIC', 'REPAIR', 'JUDGE_BACKENDS', 'HO
            'load_questions', 'load_model', 'answer_questions', 'answer_measures', 'answer_nll', 'labels_for',
            'groups_for', 'judge_prompt', 'JudgeParseError', 'JudgeUnavailable', 'parse_scores', 'JudgeStats', 'judge',
            'fixture_judge', 'scores_frame', 'measures_frame', 'summarise', 'summary_table', 'plot_scores',
-           'probe_judge', 'resolve_judge', 'parse_models', 'headline', 'evaluate_instruct', 'add_cli']
+           'probe_judge', 'resolve_judge', 'parse_models', 'headline', 'judge_answers', 'write_summaries',
+           'evaluate_instruct', 'add_cli']
 
 # %% ../../nbs/11_eval_instruct.ipynb
 CRITERIA = ("grammar", "coherence", "specificity")
@@ -419,7 +420,7 @@ def probe_judge(backend) -> str:
             "Reporting automatic measures only.") if err else ""
 
 
-def resolve_judge(backend: str = "openai", model: str = "gpt-4-turbo", base_url: str | None = None,
+def resolve_judge(backend: str = "openai", model: str = PAPER_MODEL, base_url: str | None = None,
                   cache_dir: str | None = None, probe: bool = True, **llm):
     "(backend object, '') for a usable judge, or (None, one-line reason) when there is none."
     import os
@@ -470,7 +471,58 @@ def headline(summary: pd.DataFrame, prefix: str = "") -> dict:
     return {f"{prefix}{r.model}/{r.criterion}" + ("" if r.bin == "all" else f"/{r.bin}"): round(float(r["mean"]), 4)
             for _, r in summary.iterrows() if not pd.isna(r["mean"])}
 
+# %% ../../nbs/11_eval_instruct.ipynb
+def judge_answers(backend, why: str, fixture: bool, qs: list[dict], answers: dict, out: Path, retries: int,
+                  max_per_prompt: int, seed: int, progress: bool):
+    "Judge the answers when there is a judge; returns (records, stats, backend, why): backend None when it was unreachable."
+    records, stats = [], None
+    if backend is not None:
+        if fixture:
+            print("judge: fixture (surface-feature stand-in) -- its scores are FIXTURE SCORES, not answer quality")
+        try:
+            records, stats = judge(backend, qs, answers, out=str(out), retries=retries, max_per_prompt=max_per_prompt,
+                                   seed=seed, progress=progress, check=probe_judge)
+        except JudgeUnavailable as e:
+            backend, why = None, str(e)
+        if stats and stats.backend_failures:
+            print(f"judge: {stats.backend_failures} prompts got no reply from the backend; they are not recorded, "
+                  "so rerunning the same command asks them again")
+    if backend is None:
+        print(why)
+    return records, stats, backend, why
 
+# %% ../../nbs/11_eval_instruct.ipynb
+def write_summaries(out_dir: Path, measures: pd.DataFrame, records: list, fixture: bool, judged: bool, why: str,
+                    judge_model: str, setup: str) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """measures/scores/summary .csv, summary.md and the figures in `out_dir`; returns the two summaries and the markdown.
+    `judged`: a judge answered (else `why` says why not); `setup` is the line every figure carries."""
+    scores = scores_frame(records)
+    s_meas, s_scores = summarise(measures), summarise(scores)
+    summary = pd.concat([s_scores.assign(kind="fixture" if fixture else "judge"), s_meas.assign(kind="automatic")],
+                        ignore_index=True)
+    with atomic_write(out_dir / "measures.csv") as f:
+        measures.to_csv(f, index=False)
+    with atomic_write(out_dir / "scores.csv") as f:
+        scores.to_csv(f, index=False)
+    with atomic_write(out_dir / "summary.csv") as f:
+        summary.to_csv(f, index=False)
+    label = "fixture scores (not model quality)" if fixture else f"judge {judge_model}"
+    if not judged:
+        md = f"## Judge scores\n\n{why}\n"
+    else:
+        md = f"## Judge scores ({label})\n\n" + (markdown_table(summary_table(s_scores)) if not s_scores.empty else
+                                                "no answers were judged (see judgments.jsonl for the failures)\n")
+    md += "\n## Automatic measures\n\n" + markdown_table(summary_table(s_meas))
+    with atomic_write(out_dir / "summary.md") as f:
+        f.write(md)
+    import matplotlib.pyplot as plt
+    plt.close(plot_scores(s_meas, ("words", "core2k_coverage", "perplexity"), out_dir / "measures.png",
+                          f"automatic measures ({setup})"))
+    if not s_scores.empty:
+        plt.close(plot_scores(s_scores, path=out_dir / "scores.png", title=f"{label} ({setup})"))
+    return s_meas, s_scores, md
+
+# %% ../../nbs/11_eval_instruct.ipynb
 def evaluate_instruct(model: list[str] | dict,  # a causal-LM checkpoint folder and the name it is reported under (repeat)
                       out: str,  # output folder (answers, judgments, summaries, figures)
                       questions: str | None = None,  # JSON lines with 'question' (unset: Leaner-Eval)
@@ -482,7 +534,7 @@ def evaluate_instruct(model: list[str] | dict,  # a causal-LM checkpoint folder 
                       top_p: float = 0.95,  # nucleus sampling: keep the most likely tokens up to this probability
                       batch_size: int = 8,  # questions answered at once
                       judge_backend: str = "openai",  # who scores the answers (fixture and none are for tests: no quality scores)
-                      judge_model: str = "gpt-4-turbo",  # judge LLM name, or a local folder for transformers
+                      judge_model: str = PAPER_MODEL,  # judge LLM name, or a local folder for transformers
                       judge_base_url: str | None = None,  # OpenAI-compatible endpoint, e.g. http://host:8000/v1
                       judge_cache: str | None = None,  # judge reply cache (unset: <out>/judge_cache)
                       concurrency: int = 16,  # judge requests in flight at once
@@ -524,47 +576,13 @@ core-2K coverage, and perplexity under --reference (a checkpoint). Outputs in --
         backend, why = resolve_judge(judge_backend, judge_model, judge_base_url,
                                      judge_cache or str(out_dir / "judge_cache"), probe=False, concurrency=concurrency)
         fixture = judge_backend == "fixture"
-        records, stats = [], None
-        if backend is not None:
-            if fixture:
-                print("judge: fixture (surface-feature stand-in) -- its scores are FIXTURE SCORES, not answer quality")
-            try:
-                records, stats = judge(backend, qs, answers, out=str(out_dir), retries=retries, max_per_prompt=max_per_prompt,
-                                       seed=seed, progress=progress, check=probe_judge)
-            except JudgeUnavailable as e:
-                backend, why = None, str(e)
-            if stats and stats.backend_failures:
-                print(f"judge: {stats.backend_failures} prompts got no reply from the backend; they are not recorded, "
-                      "so rerunning the same command asks them again")
-        if backend is None:
-            print(why)
-        scores = scores_frame(records)
-        s_meas, s_scores = summarise(measures), summarise(scores)
-        summary = pd.concat([s_scores.assign(kind="fixture" if fixture else "judge"), s_meas.assign(kind="automatic")],
-                            ignore_index=True)
-        with atomic_write(out_dir / "measures.csv") as f:
-            measures.to_csv(f, index=False)
-        with atomic_write(out_dir / "scores.csv") as f:
-            scores.to_csv(f, index=False)
-        with atomic_write(out_dir / "summary.csv") as f:
-            summary.to_csv(f, index=False)
-        label = "fixture scores (not model quality)" if fixture else f"judge {judge_model}"
-        if backend is None:
-            md = f"## Judge scores\n\n{why}\n"
-        else:
-            md = f"## Judge scores ({label})\n\n" + (markdown_table(summary_table(s_scores)) if not s_scores.empty else
-                                                    "no answers were judged (see judgments.jsonl for the failures)\n")
-        md += "\n## Automatic measures\n\n" + markdown_table(summary_table(s_meas))
-        with atomic_write(out_dir / "summary.md") as f:
-            f.write(md)
-        import matplotlib.pyplot as plt
+        records, stats, backend, why = judge_answers(backend, why, fixture, qs, answers, out_dir, retries, max_per_prompt,
+                                                     seed, progress)
         # every figure carries its setup: how many questions, how answers were sampled
         setup = (f"{len(qs)} questions, up to {max_new_tokens} new tokens, temperature {temperature}, "
                  f"{len(models)} models, seed {seed}")
-        plt.close(plot_scores(s_meas, ("words", "core2k_coverage", "perplexity"), out_dir / "measures.png",
-                              f"automatic measures ({setup})"))
-        if not s_scores.empty:
-            plt.close(plot_scores(s_scores, path=out_dir / "scores.png", title=f"{label} ({setup})"))
+        s_meas, s_scores, md = write_summaries(out_dir, measures, records, fixture, backend is not None, why, judge_model,
+                                               setup)
         result = {"judge": "none" if backend is None else judge_backend, "judge_status": why or "ok",
                   "fixture_scores": fixture, "questions": len(qs), "models": list(models),
                   "judge_stats": asdict(stats) if stats else None,
@@ -578,7 +596,7 @@ core-2K coverage, and perplexity under --reference (a checkpoint). Outputs in --
     print(md)
     return result
 
-
+# %% ../../nbs/11_eval_instruct.ipynb
 def add_cli(parser) -> None:
     "Add `instruct` to the `eval` command group."
     from tinyhelen.cli import command
