@@ -31,12 +31,17 @@ import time
 import tinyhelen.lintseq as lintseq_module
 from tinyhelen.code_data import load_code_corpus, load_humaneval, load_mbpp
 from tinyhelen.linters import FastLinter, PylintLinter
-from tinyhelen.lintseq import ProgramRejected, apply_diff, lintseq, normalize, reindent, render
+from tinyhelen.lintseq import ProgramRejected, apply_diff, lintseq, normalize, reindent
 
 try:
-    from tinyhelen.lintseq import StructStateLinter
-except ImportError:  # an older tinyhelen, benchmarked for comparison: no shortcut to verify
-    StructStateLinter = object
+    from tinyhelen.fastlint import StructStateLinter
+    from tinyhelen.lintbase import render
+except ImportError:  # an older tinyhelen, benchmarked for comparison
+    from tinyhelen.lintseq import render
+    try:
+        from tinyhelen.lintseq import StructStateLinter
+    except ImportError:  # older still: no shortcut to verify
+        StructStateLinter = object
 
 _LINTER = None
 

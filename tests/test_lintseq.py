@@ -4,7 +4,9 @@ import random
 
 import pytest
 
-from tinyhelen.linters import FastLinter, PylintLinter
+from tinyhelen.fastlint import FastLinter, StructStateLinter
+from tinyhelen.lintbase import render
+from tinyhelen.linters import PylintLinter
 from tinyhelen.lintseq import DiffError, ProgramRejected, apply_diff, check_sequence, is_insertion, lintseq, randseq, resolve
 from tinyhelen.lintseq_corpus import code_source
 from tinyhelen.code_data import load_mbpp
@@ -116,33 +118,29 @@ SHORTCUT_PROGRAMS = [
 
 def test_shortcut_verdicts_are_the_full_checks():
     "Every state fast mode judges without linting gets the full check's error lines; sequences are unchanged."
-    import tinyhelen.lintseq as ls
-
     plain = FastLinter(deletion_shortcut=False)
     judged, wrong = [0], []
 
-    class Verifying(ls.StructStateLinter):
+    class Verifying(StructStateLinter):
         def errors(self, present, base=None):
             before = self.judged
             out = super().errors(present, base)
             if self.judged > before:
                 judged[0] += 1
-                full = {present[min(max(e.line, 1), len(present)) - 1] for e in plain.check(ls.render(self.lines, present))}
+                full = {present[min(max(e.line, 1), len(present)) - 1] for e in plain.check(render(self.lines, present))}
                 if full != out:
-                    wrong.append(ls.render(self.lines, present))
+                    wrong.append(render(self.lines, present))
             return out
+
+    class VerifyingLinter(FastLinter):
+        def state_linter(self, lines):  # the seam LintSeq asks for a program's state linter
+            return Verifying(self, lines)
 
     for prog in SHORTCUT_PROGRAMS:
         assert not plain.check(prog)
         for seed in (1, 2):
             want = lintseq(prog, n=10, seed=seed, linter=plain, check_clean=True).sequences
-            sl = []
-            orig = ls.prepare
-            ls.prepare = lambda linter, lines: sl.append(Verifying(linter, lines)) or sl[-1]
-            try:
-                res = lintseq(prog, n=10, seed=seed, check_clean=True)
-            finally:
-                ls.prepare = orig
+            res = lintseq(prog, n=10, seed=seed, linter=VerifyingLinter(), check_clean=True)
             assert res.sequences == want and res.judged > 0
     assert judged[0] > 100 and not wrong, wrong[:1]
 
