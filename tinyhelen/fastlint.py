@@ -288,7 +288,7 @@ class LeanChecker(_Collecting):
 
 
 for _k, _v in vars(pyflakes.checker.Checker).items():  # handlers that are pyflakes' handleChildren: use the lean one
-    if _v is pyflakes.checker.Checker.handleChildren and _k not in vars(LeanChecker):
+    if _v is pyflakes.checker.Checker.handleChildren and getattr(LeanChecker, _k) is _v:  # not one a mixin defines (ATTRIBUTE)
         setattr(LeanChecker, _k, LeanChecker.handleChildren)
 
 _HANDLERS = {}  # node class -> LeanChecker's handler function (pyflakes caches bound methods per checker, per check)
