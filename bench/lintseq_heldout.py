@@ -40,8 +40,10 @@ import time
 import zipfile
 from pathlib import Path
 
-from tinyhelen.linters import FastLinter, PylintLinter, clear_module_caches, use_module_cache
+from tinyhelen.definitions import clear_module_caches
+from tinyhelen.linters import FastLinter, PylintLinter
 from tinyhelen.lintseq import ProgramRejected, apply_diff, lintseq, normalize, reindent
+from tinyhelen.modcache import use_module_cache
 
 SPLIT = Path(__file__).with_name("lintseq_split.json")
 PARTS = ("dev", "held-out", "held-out-2")

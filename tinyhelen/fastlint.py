@@ -15,6 +15,7 @@ import pyflakes.messages as pm
 from .definitions import LITERALS, UNSUBSCRIPTABLE
 from .flowcheck import FlowCheck, has_block
 from .lintbase import BLOCK_FIELDS, LintError, StateLinter, child_nodes, render, statement_depths, syntax_error_line, walk_nodes
+from .modcache import module_names
 from .parity import BUILTIN_NAMES, ParityChecks
 from .statemodel import FLOW, Units
 
@@ -318,6 +319,21 @@ def _drop_loop_carried(tree, msgs):
     return keep
 
 
+def _bound_later(tree: ast.Module, errors: list) -> list:
+    """pylint's E0601 for pyflakes' undefined name read at module level (outside classes, whose bodies pylint
+    excuses, and functions) where the module binds the name further down (`print(LIMIT)` above `LIMIT = 3`)."""
+    names = set(module_names(tree, "")[0] or ())
+    scopes = [(c.lineno, c.end_lineno) for c in walk_nodes(tree)
+              if type(c) in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)]
+    out = []
+    for e in errors:
+        name = e.message.split("'")[1] if e.code == "E0602" and e.message.count("'") == 2 else None
+        if name in names and not any(a <= e.line <= b for a, b in scopes):
+            e = LintError(e.line, "E0601", f"Using variable {name!r} before assignment")
+        out.append(e)
+    return out
+
+
 def _ordered(errors) -> list[LintError]:
     "Distinct errors by line, code and message: the message too, so every process gives the same output."
     return sorted(set(errors), key=lambda e: (e.line, e.code, e.message))
@@ -352,6 +368,8 @@ class FastLinter:
             extra = ParityChecks().run(tree, seen, [e.line for e in out if e.code == "E0602"])
             before = {e.line for e in extra if e.code == "E0601"}  # pylint's name for pyflakes' undefined name here
             out = [e for e in out if not (e.code == "E0602" and e.line in before)] + extra + _indent_errors(source, tree)
+            if any(e.code == "E0602" for e in out):
+                out = _bound_later(tree, out)
         seen.release()
         return _ordered(out), tree
 

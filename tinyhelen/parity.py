@@ -13,8 +13,8 @@ import pyflakes.checker
 
 from .definitions import (DEFS, FUNCTION_MEMBERS, IMPLICIT_CLASSMETHODS, LITERALS, NO_ARGS, SPECIAL_PARAMS,
                                   SPECIAL_RETURNS, TYPE_MEMBERS, arity, builtin_members, callable_in, constructor,
-                                  import_guarded, imported_members, imports_of, method_of, module_file, star_exports,
-                                  top_names)
+                                  dotted_members, import_guarded, imported_members, imports_of, method_of, module_file,
+                                  star_exports, top_names)
 from .flowcheck import FlowCheck, has_block, is_stub, meets_first, own_nodes, walk_body
 from .lintbase import LintError, walk_nodes
 
@@ -69,9 +69,7 @@ class _Calls:
             f = method_of(node, v.func.attr, parents)  # `x = self.method()`: pylint infers the method too
         if f is not None and (not f.decorator_list or (f is not self.funcs.get(getattr(v.func, "id", None)) and all(
                 type(d) is ast.Name and d.id in ("classmethod", "staticmethod") for d in f.decorator_list))) \
-                and not any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk_nodes(f)) \
-                and not any(isinstance(n, ast.Return) and n.value is not None for n in own_nodes(f)) \
-                and not (len(f.body) == 1 and isinstance(f.body[0], ast.Raise)) and not is_stub(f):
+                and not _is_generator(f) and _returns_none(f):
             if any(type(t) in (ast.Tuple, ast.List) for t in node.targets):
                 self.flag(node, "E0633", "Attempting to unpack a non-sequence")
             else:
@@ -197,6 +195,9 @@ class _Imports:
                 guards.append(p)
         if not guarded:
             return
+        for g in guards:  # `COMMIT_ID = Union[str, None]` beside the imports: bound for type checkers only too
+            guarded |= {t.id for s in g.body if type(s) in (ast.Assign, ast.AnnAssign) and s.value is not None
+                        for t in (s.targets if type(s) is ast.Assign else [s.target]) if type(t) is ast.Name}
         inside = {id(n) for g in guards for n in walk_nodes(g)}
         for n in walk_nodes(tree):
             if id(n) in inside:
@@ -226,6 +227,7 @@ class _Imports:
             if f is None:
                 if not import_guarded(node, parents):
                     self.flag(node, "E0401", f"Unable to import {m!r}")
+                    self._missing_submodule(node, m)
                 continue
             names = top_names(f) if f and type(node) is ast.ImportFrom else None
             if names is not None:
@@ -295,6 +297,8 @@ class _Members:
                 return builtin_members(b.id)
         elif type(b) is ast.Attribute and type(b.value) is ast.Name and b.value.id in self.imported:
             return imported_members(self.imported[b.value.id], b.attr)  # `lexer.Decoder`
+        elif type(b) is ast.Attribute:
+            return dotted_members(b, self.imported)  # `tornado.testing.AsyncHTTPTestCase`
         return None
 
     def _base_init(self, b, cls, named) -> bool:
@@ -342,7 +346,7 @@ class _Classes:
         if members is None:
             return
         for n, _ in self._own(cls)[1]:
-            if n.attr not in members and not (n.attr.startswith("__") and n.attr.endswith("__")):
+            if n.attr not in members and n.attr not in _OBJECT_MEMBERS:  # `self.__slots__` of a class without them
                 self.flag(n, "E1101", f"Instance has no {n.attr!r} member")
         self._before_definition(cls, members)
 
@@ -395,7 +399,58 @@ class _Classes:
                 self.flag(f, code, f"{f.name} returns nothing")
 
 # %% ../nbs/03e_parity.ipynb
-class ParityChecks(FlowCheck, _Calls, _Names, _Imports, _Members, _Classes):
+_CONTAINERS = (ast.Tuple, ast.List, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp)
+_OBJECT_MEMBERS = frozenset(dir(object)) | {"__dict__", "__weakref__", "__module__", "__annotations__"}  # on any instance
+
+
+def _is_generator(f) -> bool:
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk_nodes(f))
+
+
+def _returns_none(f) -> bool:
+    "Does a call of `f` give None as pylint infers it (no `return <value>`; not a stub nor a lone `raise`)?"
+    return not any(isinstance(n, ast.Return) and n.value is not None for n in own_nodes(f)) \
+        and not (len(f.body) == 1 and isinstance(f.body[0], ast.Raise)) and not is_stub(f)
+
+
+class _Inferred:
+    "Checks of what pylint infers once a decorator, a return value or an assignment went (see above)."
+
+    def _no_context_manager(self, e) -> bool:
+        "`with f(...)` of an undecorated function of the program whose call gives a generator or None."
+        f = self.funcs.get(e.func.id) if type(e) is ast.Call and type(e.func) is ast.Name else None
+        return f is not None and not f.decorator_list and (_is_generator(f) or _returns_none(f))
+
+    def _missing_submodule(self, node, m: str):
+        "E0611 as pylint adds it to E0401 for `import pkg.missing`: the first part not found in the deepest package found."
+        parts = m.split(".")
+        for k in range(len(parts) - 1, 0, -1):
+            if module_file(".".join(parts[:k])) is not None:
+                self.flag(node, "E0611", f"No name {parts[k]!r} in module {'.'.join(parts[:k])!r}")
+                return
+
+    def _inferred_members(self, cls: ast.ClassDef, parents):
+        """E1101 for `self.m.x` where `m` is a plain method of the class and nothing sets `self.m` (its `@property`
+        line deleted); E0301-E0311 for a special method returning a container (`return (\n)`)."""
+        own = self._own(cls)
+        if own is not None:
+            _, reads, stores, _ = own
+            defs = collections.Counter(s.name for s in cls.body if isinstance(s, DEFS))
+            plain = {s.name for s in cls.body if type(s) in (ast.FunctionDef, ast.AsyncFunctionDef) and not s.decorator_list
+                     and defs[s.name] == 1} - set(stores)
+            plain -= {n.id for s in cls.body if not isinstance(s, DEFS) for n in walk_nodes(s) if type(n) is ast.Name}
+            for n, _ in reads:
+                p = parents.get(n)
+                if n.attr in plain and type(p) is ast.Attribute and p.value is n and p.attr not in FUNCTION_MEMBERS:
+                    self.flag(p, "E1101", f"Method {n.attr!r} has no {p.attr!r} member")
+        for f in cls.body:
+            code = SPECIAL_RETURNS.get(getattr(f, "name", None)) if type(f) is ast.FunctionDef and not f.decorator_list else None
+            if code and f.name not in ("__getnewargs__", "__getnewargs_ex__") and any(
+                    type(n) is ast.Return and type(n.value) in _CONTAINERS for n in own_nodes(f)):
+                self.flag(f, code, f"{f.name} returns a container")
+
+# %% ../nbs/03e_parity.ipynb
+class ParityChecks(FlowCheck, _Calls, _Names, _Imports, _Members, _Classes, _Inferred):
     "The pylint errors pyflakes does not report (see the list above)."
 
     def __init__(self):
@@ -434,6 +489,7 @@ class ParityChecks(FlowCheck, _Calls, _Names, _Imports, _Members, _Classes):
             for c in classes:
                 self._missing_members(c, named)
                 self._super_init(c, named)
+                self._inferred_members(c, seen._parents)
             reads = [n for n in seen.x_name_attrs if n.value.id in named]
             if reads:
                 self._class_attributes(tree, reads, named)
@@ -447,7 +503,7 @@ class ParityChecks(FlowCheck, _Calls, _Names, _Imports, _Members, _Classes):
             self._methods(c)
         for node in seen.x_withs:  # `with (\n):` once the items' lines went: a literal is no context manager
             for it in node.items:
-                if type(it.context_expr) in LITERALS:
+                if type(it.context_expr) in LITERALS or self._no_context_manager(it.context_expr):
                     self.flag(it.context_expr, "E1129", "Context manager does not implement __enter__ and __exit__")
         for node in seen.x_empty_calls:
             # `f(\n)`: a call spread over lines with nothing left between its parentheses is what deleting its argument
