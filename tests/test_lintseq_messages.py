@@ -16,6 +16,7 @@ CASES = [
     ("E1120", "class Property:\n    def __init__(self, name):\n        self.name = name\n\n\nP = Property(\n)\n"),
     ("E1120", "import codecs\n\nINFO = codecs.CodecInfo(\n)\n"),
     ("E1120", "from codecs import CodecInfo\n\nINFO = CodecInfo(\n    None,\n)\n"),
+    ("E1120", "import logging.handlers\n\nH = logging.handlers.RotatingFileHandler(\n    maxBytes=3,\n)\n"),  # a dotted callee
     # E1129: the context managers of a parenthesised `with` deleted
     ("E1129", "with (\n):\n    pass\n"),
     ("E1129", "def f():\n    with (\n    ):\n        return 1\n"),
@@ -52,6 +53,10 @@ CASES = [
     # E0307 and kin: a special method's return value emptied to a container (`return (\n)`)
     ("E0307", "class A:\n    def __str__(self):\n        return (\n        )\n"),
     ("E0303", "class A:\n    def __len__(self):\n        return [\n        ]\n"),
+    ("E1101", "from typing import NamedTuple\n\n\nclass V(NamedTuple):\n    minor: int\n\n    def f(self):\n"
+              "        return self.major, self._fields, self.minor\n"),  # a field's line deleted
+    # E1130: `-self` once the class's `__neg__` went
+    ("E1130", "class D:\n    def __sub__(self, o):\n        return -self + o\n"),
 ]
 
 

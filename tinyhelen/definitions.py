@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import collections
 import importlib.machinery
 import sys
 
@@ -17,7 +18,7 @@ from .modcache import TRY_NODES, absolute_module, forget_summaries, in_stdlib, m
 __all__ = ['LITERALS', 'UNSUBSCRIPTABLE', 'IMPLICIT_CLASSMETHODS', 'SPECIAL_RETURNS', 'SPECIAL_PARAMS', 'DEFS', 'NO_ARGS',
            'FUNCTION_MEMBERS', 'TYPE_MEMBERS', 'module_file', 'top_names', 'import_guarded', 'star_exports',
            'builtin_members', 'imports_of', 'imported_members', 'callable_in', 'constructor', 'method_of', 'arity',
-           'dotted_members', 'clear_module_caches']
+           'dotted_name', 'dotted_members', 'clear_module_caches']
 
 # %% ../nbs/03f_definitions.ipynb
 LITERALS = {ast.Constant, ast.JoinedStr, ast.List, ast.Tuple, ast.Dict, ast.Set}  # calling one: E1102 (not callable)
@@ -150,6 +151,7 @@ def star_exports(path: str):
     _EXPORTS[path] = out
     return out
 DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_NAMEDTUPLE_MEMBERS = frozenset(dir(collections.namedtuple("T", ""))) - {"__getattribute__", "__init__"}
 _CLASS_MEMBERS: dict = {}  # (module, class) -> members of the class and its bases, None when not followed
 
 
@@ -182,6 +184,8 @@ def imported_members(target, attr, imported=None, depth: int = 0):
     """Members of an imported class as pylint's astroid would read them from the installed module: `target` is
     what an import bound ((module, name)); `attr` the class's name when the base is `target.attr`. None: not followed."""
     mod, name = target
+    if mod in ("typing", "typing_extensions") and (name if attr is None else attr if name is None else None) == "NamedTuple":
+        return _NAMEDTUPLE_MEMBERS  # a function in typing's source; pylint's brain makes it a tuple class
     if attr is None:
         return None if name is None else _members_in(mod, name, depth)
     return _members_in(mod if name is None else f"{mod}.{name}", attr, depth)
@@ -386,15 +390,21 @@ def _class_members(node: ast.ClassDef, mod: str, path: str, tree, depth: int):
     return frozenset(own)
 
 
-def dotted_members(b, imported: dict, depth: int = 0):
-    "Members of a base `pkg.mod.Cls` whose head `pkg` a plain `import pkg.mod` binds (None: another form, or not found)."
+def dotted_name(b, imported: dict):
+    "(module, name) that `pkg.mod.name` names when a plain `import pkg.mod` binds its head `pkg` (None: another form)."
     parts = []
     while type(b) is ast.Attribute:
         parts.insert(0, b.attr)
         b = b.value
     if type(b) is not ast.Name or len(parts) < 2 or imported.get(b.id) != (b.id, None):
         return None
-    return _members_in(".".join([b.id] + parts[:-1]), parts[-1], depth)
+    return ".".join([b.id] + parts[:-1]), parts[-1]
+
+
+def dotted_members(b, imported: dict, depth: int = 0):
+    "Members of a base `pkg.mod.Cls` (`dotted_name`; None: another form, or not found)."
+    target = dotted_name(b, imported)
+    return _members_in(*target, depth) if target else None
 
 
 def clear_module_caches():

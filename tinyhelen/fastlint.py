@@ -178,7 +178,7 @@ class _Collecting(_LeanWalk):
         self.x_calls, self.x_assigns, self.x_classes, self.x_subs, self.x_raises, self.x_defs = [], [], [], [], [], {}
         self.x_literal_calls, self.x_dels, self.x_imports, self.x_withs, self.x_empty_calls = [], [], [], [], []
         self.x_star_uses, self.x_attr_calls, self.x_name_attrs, self.x_name_subs, self.x_unary = [], [], [], [], []
-        self.x_import_names, self.x_mod_attrs, self.x_globals = set(), [], []
+        self.x_import_names, self.x_mod_attrs, self.x_globals, self.x_self_unary = set(), [], [], []
         self._typing = typing  # False: no name can be bound to typing/typing_extensions (the text never says "typing")
         super().__init__(tree, *args, **kw)
 
@@ -195,8 +195,8 @@ class _Collecting(_LeanWalk):
             self.x_empty_calls.append(node)
         if type(node.func) is ast.Name:
             self.x_calls.append(node)
-        elif type(node.func) is ast.Attribute and type(node.func.value) is ast.Name:
-            self.x_attr_calls.append(node)
+        elif type(node.func) is ast.Attribute and type(node.func.value) in (ast.Name, ast.Attribute):
+            self.x_attr_calls.append(node)  # `mod.f(...)`, `pkg.mod.f(...)`
         elif type(node.func) in LITERALS:
             self.x_literal_calls.append(node)
         if self._typing:
@@ -219,6 +219,8 @@ class _Collecting(_LeanWalk):
         if type(node.op) is not ast.Not and (type(o) in (ast.JoinedStr, ast.List, ast.Dict, ast.Set, ast.Tuple) or
                                              (type(o) is ast.Constant and type(o.value) in (str, bytes))):
             self.x_unary.append(node)
+        elif type(node.op) is not ast.Not and type(o) is ast.Name and o.id == "self":
+            self.x_self_unary.append(node)  # `-self`: the class must define `__neg__`
         self.handleChildren(node)
 
     def ATTRIBUTE(self, node):

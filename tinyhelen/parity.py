@@ -13,7 +13,7 @@ import pyflakes.checker
 
 from .definitions import (DEFS, FUNCTION_MEMBERS, IMPLICIT_CLASSMETHODS, LITERALS, NO_ARGS, SPECIAL_PARAMS,
                                   SPECIAL_RETURNS, TYPE_MEMBERS, arity, builtin_members, callable_in, constructor,
-                                  dotted_members, import_guarded, imported_members, imports_of, method_of, module_file,
+                                  dotted_members, dotted_name, import_guarded, imported_members, imports_of, method_of, module_file,
                                   star_exports, top_names)
 from .flowcheck import FlowCheck, has_block, is_stub, meets_first, own_nodes, walk_body
 from .lintbase import LintError, walk_nodes
@@ -54,6 +54,8 @@ class _Calls:
             elif type(f) is ast.Attribute and type(f.value) is ast.Name and f.value.id in self.imported:
                 mod, name = self.imported[f.value.id]
                 callee = callable_in(mod if name is None else f"{mod}.{name}", f.attr)
+            elif type(f) is ast.Attribute and (target := dotted_name(f, self.imported)):
+                callee = callable_in(*target)  # `logging.handlers.RotatingFileHandler(...)`
             if callee is not None:
                 for code, msg in arity(node, *callee):
                     self.flag(node, code, msg)
@@ -399,6 +401,7 @@ class _Classes:
                 self.flag(f, code, f"{f.name} returns nothing")
 
 # %% ../nbs/03e_parity.ipynb
+_UNARY = {ast.USub: "__neg__", ast.UAdd: "__pos__", ast.Invert: "__invert__"}
 _CONTAINERS = (ast.Tuple, ast.List, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp)
 _OBJECT_MEMBERS = frozenset(dir(object)) | {"__dict__", "__weakref__", "__module__", "__annotations__"}  # on any instance
 
@@ -429,10 +432,18 @@ class _Inferred:
                 self.flag(node, "E0611", f"No name {parts[k]!r} in module {'.'.join(parts[:k])!r}")
                 return
 
-    def _inferred_members(self, cls: ast.ClassDef, parents):
+    def _inferred_members(self, cls: ast.ClassDef, named: dict, seen):
         """E1101 for `self.m.x` where `m` is a plain method of the class and nothing sets `self.m` (its `@property`
-        line deleted); E0301-E0311 for a special method returning a container (`return (\n)`)."""
-        own = self._own(cls)
+        line deleted); E0301-E0311 for a special method returning a container (`return (\n)`); E1130 for `-self`
+        in a class without `__neg__` (its definition deleted)."""
+        parents, own = seen._parents, self._own(cls)
+        for node in seen.x_self_unary:
+            p = parents.get(parents.get(node))
+            while p is not None and type(p) not in (ast.FunctionDef, ast.AsyncFunctionDef):
+                p = parents.get(p)
+            members = self._members(cls, named) if p is not None and parents.get(p) is cls else None
+            if members is not None and _UNARY[type(node.op)] not in members:
+                self.flag(node, "E1130", f"bad operand type for unary operator: {cls.name}")
         if own is not None:
             _, reads, stores, _ = own
             defs = collections.Counter(s.name for s in cls.body if isinstance(s, DEFS))
@@ -489,7 +500,7 @@ class ParityChecks(FlowCheck, _Calls, _Names, _Imports, _Members, _Classes, _Inf
             for c in classes:
                 self._missing_members(c, named)
                 self._super_init(c, named)
-                self._inferred_members(c, seen._parents)
+                self._inferred_members(c, named, seen)
             reads = [n for n in seen.x_name_attrs if n.value.id in named]
             if reads:
                 self._class_attributes(tree, reads, named)
