@@ -17,6 +17,9 @@ CASES = [
     ("E1120", "import codecs\n\nINFO = codecs.CodecInfo(\n)\n"),
     ("E1120", "from codecs import CodecInfo\n\nINFO = CodecInfo(\n    None,\n)\n"),
     ("E1120", "import logging.handlers\n\nH = logging.handlers.RotatingFileHandler(\n    maxBytes=3,\n)\n"),  # a dotted callee
+    ("E1120", "import dataclasses as dc\n\n\n@dc.dataclass(frozen=True)\nclass V:\n    data: dict\n    index: int = 0\n\n\n"
+              "X = V(\n    index=1,\n)\n"),  # a dataclass with options
+    ("E1120", "class A:\n    def f(self, a, b):\n        return a + b\n\n    def g(self):\n        return self.f(\n            1,\n        )\n"),
     # E1129: the context managers of a parenthesised `with` deleted
     ("E1129", "with (\n):\n    pass\n"),
     ("E1129", "def f():\n    with (\n    ):\n        return 1\n"),
@@ -29,6 +32,7 @@ CASES = [
     ("E0611", "from json import JSONDecoder, no_such_name\n"),
     ("E0611", "from json.decoder import JSONDecoder, no_such_name\n"),
     ("E0611", "from email.mime import no_such_module\n"),
+    ("E0611", "from math import sqrt, no_such_name\n"),  # a builtin module: its names come from importing it
     # E0401: a module that is not installed (top level, inside a function; an installed package's missing submodule)
     ("E0401", "import no_such_module_for_lintseq\n"),
     ("E0401", "def f():\n    from no_such_package_for_lintseq.sub import thing\n    return thing\n"),
@@ -38,6 +42,7 @@ CASES = [
     ("E0601", "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from decimal import Decimal\n\n\n"
               "def f(x: Decimal) -> str:\n    return str(x)\n"),
     ("E0601", "print(LIMIT)\nLIMIT = 3\n"),
+    ("E0601", "try:\n    import json\nexcept ImportError:\n    json = None\n    X = 1\n\n\ndef f():\n    return X\n"),  # try body's X gone
     ("E0601", "TYPE_CHECKING = False\nif TYPE_CHECKING:\n    from typing import Union\n\n    COMMIT_ID = Union[str, None]\n"
               "commit_id: COMMIT_ID\n"),
     ("E0602", "from json import *\n\nX = dumps\nY = no_such_name\n"),
@@ -45,6 +50,7 @@ CASES = [
     ("E0606", "def f(a):\n    if a:\n        b = 1\n    return b\n"),
     # E1101: a member deleted or never there (a module's, an installed base class's, a program class's)
     ("E1101", "import json\n\nX = json.no_such_function(1)\n"),
+    ("E1101", "import sys\n\nX = sys.pypy_version_info\n"),
     ("E1101", "class V(set):\n    def __len__(self):\n        return len(self._items)\n"),
     ("E1101", "from json import JSONDecoder\n\n\nclass D(JSONDecoder):\n    def f(self):\n        return self.no_such_member\n"),
     ("E1101", "class A:\n    @staticmethod\n    def make():\n        return 1\n\n\nX = A.build()\n"),

@@ -16,9 +16,9 @@ from .modcache import TRY_NODES, absolute_module, forget_summaries, in_stdlib, m
 
 # %% auto 0
 __all__ = ['LITERALS', 'UNSUBSCRIPTABLE', 'IMPLICIT_CLASSMETHODS', 'SPECIAL_RETURNS', 'SPECIAL_PARAMS', 'DEFS', 'NO_ARGS',
-           'FUNCTION_MEMBERS', 'TYPE_MEMBERS', 'module_file', 'top_names', 'import_guarded', 'star_exports',
-           'builtin_members', 'imports_of', 'imported_members', 'callable_in', 'constructor', 'method_of', 'arity',
-           'dotted_name', 'dotted_members', 'clear_module_caches']
+           'FUNCTION_MEMBERS', 'TYPE_MEMBERS', 'module_file', 'top_names', 'compiled_names', 'import_guarded',
+           'star_exports', 'builtin_members', 'imports_of', 'imported_members', 'callable_in', 'constructor',
+           'method_of', 'arity', 'dotted_name', 'dotted_members', 'clear_module_caches']
 
 # %% ../nbs/03f_definitions.ipynb
 LITERALS = {ast.Constant, ast.JoinedStr, ast.List, ast.Tuple, ast.Dict, ast.Set}  # calling one: E1102 (not callable)
@@ -81,7 +81,7 @@ def top_names(path: str):
         base = module_file(m)
         if base is None:
             continue  # a module not installed (`wandb.proto.v7`): pylint takes no names from it
-        sub = top_names(base) if base else _compiled_names(m)
+        sub = top_names(base) if base else compiled_names(m)
         if sub is None:
             return None
         names |= sub
@@ -89,7 +89,7 @@ def top_names(path: str):
     return _MODULE_NAMES[path]
 
 
-def _compiled_names(name: str):
+def compiled_names(name: str):
     """Names of a builtin or standard-library extension module (`from posix import *` in `os`, `_socket` in
     `socket`), read from the imported module as pylint reads them; None for any other (its import could run code)."""
     if name not in sys.builtin_module_names:
@@ -289,12 +289,17 @@ def constructor(cls: ast.ClassDef, where, depth: int = 0):
     return None
 
 
-NO_ARGS = (ast.parse("def __init__(self): pass").body[0], True)  # a class with no constructor anywhere: object's
+NO_ARGS = (ast.parse("def __init__(self): pass").body[0], True)
+_DATACLASS_OPTIONS = {"repr", "eq", "order", "unsafe_hash", "frozen", "match_args", "slots", "weakref_slot"}  # a class with no constructor anywhere: object's
 
 
 def _dataclass_init(cls: ast.ClassDef):
     "The `__init__` `@dataclass` (without options) writes for a class with no bases, as a def to check calls against."
     d = cls.decorator_list[0]
+    if type(d) is ast.Call:  # `@dataclass(frozen=True)`: options that leave `__init__` as it is
+        if d.args or any(k.arg not in _DATACLASS_OPTIONS for k in d.keywords):
+            return None
+        d = d.func
     if not ((type(d) is ast.Name and d.id == "dataclass") or (type(d) is ast.Attribute and d.attr == "dataclass")):
         return None
     if any(type(s) in (ast.FunctionDef, ast.AsyncFunctionDef) and s.name in ("__init__", "__new__") for s in cls.body):

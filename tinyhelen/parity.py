@@ -12,11 +12,12 @@ import collections
 import pyflakes.checker
 
 from .definitions import (DEFS, FUNCTION_MEMBERS, IMPLICIT_CLASSMETHODS, LITERALS, NO_ARGS, SPECIAL_PARAMS,
-                                  SPECIAL_RETURNS, TYPE_MEMBERS, arity, builtin_members, callable_in, constructor,
+                                  SPECIAL_RETURNS, TYPE_MEMBERS, arity, builtin_members, callable_in, compiled_names, constructor,
                                   dotted_members, dotted_name, import_guarded, imported_members, imports_of, method_of, module_file,
                                   star_exports, top_names)
 from .flowcheck import FlowCheck, has_block, is_stub, meets_first, own_nodes, walk_body
 from .lintbase import LintError, walk_nodes
+from .modcache import TRY_NODES, module_names
 
 # %% auto 0
 __all__ = ['BUILTIN_NAMES', 'ParityChecks']
@@ -38,7 +39,7 @@ class _Calls:
             if len(node.args) < required or any(d is None for d in a.kw_defaults):
                 self.flag(node, "E1120", "No value for argument in function call")
 
-    def _check_calls(self, calls, named: dict):
+    def _check_calls(self, calls, named: dict, parents):
         """E1120/E1121/E1123 for calls of the program's classes and of functions and classes imported from installed
         modules (read statically, as pylint's astroid reads them) — what deleting argument lines leaves."""
         for node in calls:
@@ -54,6 +55,8 @@ class _Calls:
             elif type(f) is ast.Attribute and type(f.value) is ast.Name and f.value.id in self.imported:
                 mod, name = self.imported[f.value.id]
                 callee = callable_in(mod if name is None else f"{mod}.{name}", f.attr)
+            elif type(f) is ast.Attribute and type(f.value) is ast.Name and f.value.id == "self":
+                callee = self._self_method(node, f.attr, parents)  # `self.m(...)` of a plain method of the class
             elif type(f) is ast.Attribute and (target := dotted_name(f, self.imported)):
                 callee = callable_in(*target)  # `logging.handlers.RotatingFileHandler(...)`
             if callee is not None:
@@ -159,7 +162,7 @@ class _Names:
     def _module_member(self, node, mod: str):
         "E1101 for `mod.attr` where the installed module (read statically) binds no `attr` and has no such submodule."
         f = module_file(mod)
-        names = top_names(f) if f else None
+        names = top_names(f) if f else compiled_names(mod) if f == "" else None  # `sys.pypy_version_info`
         a = node.attr
         if names is not None and a not in names and not (a.startswith("__") and a.endswith("__")) \
                 and module_file(f"{mod}.{a}") is None:
@@ -231,7 +234,9 @@ class _Imports:
                     self.flag(node, "E0401", f"Unable to import {m!r}")
                     self._missing_submodule(node, m)
                 continue
-            names = top_names(f) if f and type(node) is ast.ImportFrom else None
+            names = (top_names(f) if f else compiled_names(m) if f == "" else None) if type(node) is ast.ImportFrom else None
+            if names is not None and import_guarded(node, parents):
+                names = None  # pylint excuses a name missing from a module imported under `except ImportError` too
             if names is not None:
                 for a in node.names:
                     if a.name != "*" and a.name not in names and module_file(f"{m}.{a.name}") is None:
@@ -424,6 +429,30 @@ class _Inferred:
         f = self.funcs.get(e.func.id) if type(e) is ast.Call and type(e.func) is ast.Name else None
         return f is not None and not f.decorator_list and (_is_generator(f) or _returns_none(f))
 
+    def _self_method(self, node, name: str, parents):
+        "(def, True) of the plain method `self.name(...)` calls in the class holding `node`, unless `self.name` is set."
+        f = method_of(node, name, parents)
+        own = self._own(parents.get(f)) if f is not None and type(parents.get(f)) is ast.ClassDef else None
+        return None if own is None or name in own[2] else (f, True)
+
+    def _handler_only(self, tree: ast.Module):
+        """E0601 for a name the module binds only in the `except` handlers of a top-level `try` (the binding in its
+        `try` body deleted): pylint reports its reads, also inside functions."""
+        bound, only = set(), {}
+        for s in tree.body:
+            if type(s) in TRY_NODES:
+                inner = set(module_names(ast.Module(s.body + s.orelse + s.finalbody, []), "")[0] or ())
+                for h in s.handlers:
+                    only.update({n: h for n in module_names(ast.Module(h.body, []), "")[0] or () if n not in inner})
+                bound |= inner
+            else:
+                bound |= set(module_names(ast.Module([s], []), "")[0] or ())
+        only = {n: h for n, h in only.items() if n not in bound}
+        for n in walk_nodes(tree) if only else ():
+            if type(n) is ast.Name and type(n.ctx) is ast.Load and n.id in only and not \
+                    only[n.id].lineno <= n.lineno <= only[n.id].end_lineno:
+                self.flag(n, "E0601", f"Using variable {n.id!r} before assignment")
+
     def _missing_submodule(self, node, m: str):
         "E0611 as pylint adds it to E0401 for `import pkg.missing`: the first part not found in the deepest package found."
         parts = m.split(".")
@@ -510,6 +539,8 @@ class ParityChecks(FlowCheck, _Calls, _Names, _Imports, _Members, _Classes, _Inf
             self._star_uses(seen.x_imports, seen.x_star_uses)
         if any(type(n) is ast.If for n in map(seen._parents.get, seen.x_imports)):
             self._type_checking_only(tree, seen)
+        if any(type(s) in TRY_NODES for s in tree.body):
+            self._handler_only(tree)
         for c in classes:
             self._methods(c)
         for node in seen.x_withs:  # `with (\n):` once the items' lines went: a literal is no context manager
@@ -525,7 +556,7 @@ class ParityChecks(FlowCheck, _Calls, _Names, _Imports, _Members, _Classes, _Inf
         if seen.x_attr_calls or calls:
             if not classes:
                 self.imported = imports_of(tree.body)
-            self._check_calls(calls + seen.x_attr_calls, {c.name: c for c in classes} if classes else {})
+            self._check_calls(calls + seen.x_attr_calls, {c.name: c for c in classes} if classes else {}, seen._parents)
         for node in assigns:
             self._check_assign(node, seen._parents)
         if seen.x_name_attrs or seen.x_name_subs:
