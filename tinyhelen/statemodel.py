@@ -23,6 +23,14 @@ _GLOBAL_NAMES = {n for n in dir(builtins) if not n.startswith("_")}  # pylint's 
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match, ast.ExceptHandler,
              ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
 _TRIES = (ast.Try,) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
+
+
+def _guards_imports(s) -> bool:
+    "Does a `try` catch ImportError (its body's imports and their names then go unreported by pylint: E0401, E0611)?"
+    return any(type(n) is ast.Name and n.id in ("ImportError", "ModuleNotFoundError")
+               for x in s.handlers if x.type for n in walk_nodes(x.type))
+
+
 _UNIT_NODES = {ast.Name, ast.Attribute, ast.AugAssign, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.ExceptHandler,
                ast.MatchAs, ast.MatchStar, ast.arg, ast.MatchMapping, ast.Constant, ast.Assign, ast.Return, ast.Yield,
                ast.YieldFrom}  # the nodes `Units._new` records something for
@@ -296,6 +304,8 @@ class _Statements:
                 fin = self._clause(prev, s.finalbody[0].lineno - 1, h, in_class)
                 self._block(s.finalbody, fin, in_class)
             self.tries.append((h, hs, fin, els))
+            for k in (self.kids[h] if _guards_imports(s) else ()):  # deleting a part can unguard an import: lint those
+                self.risky[k] = True
             return h
         if t is ast.Match:
             h = self._new(first, self._header_end(first, s.cases[0].pattern.lineno - 1), parent, [s.subject], in_class)
