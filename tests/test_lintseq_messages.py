@@ -56,6 +56,8 @@ CASES = [
     ("E1101", "class A:\n    @staticmethod\n    def make():\n        return 1\n\n\nX = A.build()\n"),
     ("E1101", "class A:\n    def names(self):\n        return set()\n\n    def add(self, x):\n        self.names.add(x)\n"),  # @property gone
     ("E1101", "class R:\n    def fields(self):\n        return [getattr(self, a) for a in self.__slots__]\n"),  # __slots__ line gone
+    ("E1101", "class EMA:\n    def __init__(self):\n        self.alpha = 1\n\n    def __call__(self, x=None):\n"
+              "        if x is not None:\n            self.calls += 1\n"),  # `self.calls = 0` deleted
     # E0307 and kin: a special method's return value emptied to a container (`return (\n)`)
     ("E0307", "class A:\n    def __str__(self):\n        return (\n        )\n"),
     ("E0303", "class A:\n    def __len__(self):\n        return [\n        ]\n"),
@@ -92,6 +94,9 @@ PROGRAMS = [
     "import contextlib\n\n\n@contextlib.contextmanager\ndef opened(path):\n    yield path\n\n\nclass A:\n"
     "    @property\n    def names(self):\n        return set()\n\n    def add(self, x):\n        with opened(x) as f:\n"
     "            self.names.add(f)\n",
+    # a counter: its augmented assignment goes before its first assignment does
+    "class EMA:\n    def __init__(self):\n        self.calls = 0\n\n    def __call__(self, x=None):\n"
+    "        if x is not None:\n            self.calls += 1\n        return self.calls\n",
     # a parenthesised with: its context managers go before the with does
     "import contextlib\n\n\ndef f():\n    with (\n        contextlib.suppress(ValueError),\n"
     "        contextlib.nullcontext(),\n    ):\n        return 1\n",

@@ -249,7 +249,7 @@ class _Members:
     def _own_members(self, cls: ast.ClassDef):
         """(members `cls`'s body defines, its `self.x` reads as (node, method), the methods assigning each `self.x`
         with their first line, the names the class body binds), in one walk; None if it makes attributes dynamically."""
-        body_names, reads, stores = set(), [], {}
+        body_names, reads, stores, augmented = set(), [], {}, set()
         for s in cls.body:
             method = s if type(s) in (ast.FunctionDef, ast.AsyncFunctionDef) else None
             if isinstance(s, DEFS):
@@ -259,8 +259,10 @@ class _Members:
                 if t is ast.Name:
                     if method is None and type(n.ctx) is ast.Store:
                         body_names.add(n.id)  # class attributes, not the locals of its methods (`d2f = self.d2f`)
+                elif t is ast.AugAssign:
+                    augmented.add(n.target)  # `self.n += 1` reads n and defines nothing to pylint
                 elif t is ast.Attribute and type(n.value) is ast.Name and n.value.id == "self":
-                    if type(n.ctx) is ast.Store:
+                    if type(n.ctx) is ast.Store and n not in augmented:
                         lines = stores.setdefault(n.attr, {})
                         lines[method] = min(lines.get(method, n.lineno), n.lineno)
                     else:

@@ -123,6 +123,8 @@ class _Records:
                         risky = True  # a base's `__init__` call: without it, W0231 (the full check decides)
                 else:
                     abinds.add(x.attr)
+            elif t is ast.AugAssign and type(x.target) is ast.Attribute and getattr(x.target.value, "id", None) == "self":
+                aloads.add(x.target.attr)  # `self.n += 1` reads n (E1101 once its first assignment is deleted)
             elif t is ast.AugAssign and type(x.target) is ast.Name:
                 reads.add(x.target.id)
                 readat.setdefault(x.target.id, []).append((u, x.lineno - 1))
