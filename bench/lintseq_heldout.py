@@ -1,18 +1,19 @@
 """LintSeq fast mode on code it was not developed on: agreement with pylint on a held-out corpus, and speed.
 
-Usage: python bench/lintseq_heldout.py [--part held-out-2] [--programs 250] [--seqs 1] [--speed-programs 200] [--seed 1]
-       python bench/lintseq_heldout.py --fetch            (download and unpack the `held-out-2` packages, once)
+Usage: python bench/lintseq_heldout.py [--part held-out-3] [--programs 0] [--seqs 1] [--speed-programs 200] [--seed 1]
+       python bench/lintseq_heldout.py --part held-out-3 --fetch   (download and unpack a PyPI part's packages, once)
        python bench/lintseq_heldout.py --write-split      (re-derive the dev/held-out lists from the installed packages)
 
 The corpus: functions, classes (with their methods and decorators) and whole small modules mined from Python
 packages, each function or class with the module imports it uses (relative imports and imports of missing
-packages included). Three parts, listed in `bench/lintseq_split.json` with the mining settings (seeded per package):
+packages included). The parts, listed in `bench/lintseq_split.json` with the mining settings (seeded per package)
+and, under "tuned_on", the parts whose failures have been inspected to write fast mode's rules:
 - `dev` and `held-out`: the packages installed beside tinyhelen (this interpreter's site-packages), split by name.
-  Both are TUNED ON: `dev` from the start, `held-out` since its failures were inspected (issue 15, second round).
-- `held-out-2`: pure-Python packages NOT installed here, pinned wheels from PyPI (`--fetch` unpacks their `.py`
-  files into --root, outside the repository). Never inspected while the fast linter's rules were written: the
-  part whose numbers are reported. Their imports of each other are imports of missing packages (E0401), as
-  in the wild.
+  Both are tuned on: `dev` from the start, `held-out` since issue 15's second round.
+- `held-out-2`, `held-out-3`: pure-Python packages NOT installed here, pinned wheels from PyPI (`--fetch` unpacks
+  their `.py` files into --root, outside the repository), no package in two parts. `held-out-2` was reported
+  once and then tuned on (third round); `held-out-3` is the one never inspected. Their imports of each other
+  are imports of missing packages (E0401), as in the wild.
 A package installed later and not in the split is left out.
 
 1. Agreement: every intermediate state of fast mode's sequences (the corpus runner's default: programs with lint
@@ -46,7 +47,7 @@ from tinyhelen.lintseq import ProgramRejected, apply_diff, lintseq, normalize, r
 from tinyhelen.modcache import use_module_cache
 
 SPLIT = Path(__file__).with_name("lintseq_split.json")
-PARTS = ("dev", "held-out", "held-out-2")
+PARTS = ("dev", "held-out", "held-out-2", "held-out-3")
 # the linters themselves and the packaging tools are not sampled (pylint mode imports the first two anyway)
 EXCLUDED = {"tinyhelen", "pylint", "astroid", "pyflakes", "pip", "setuptools", "_distutils_hack", "__pycache__"}
 
@@ -95,14 +96,16 @@ def units(path: Path, rng: random.Random, per_file: int, max_lines: int) -> list
     return out
 
 
-def default_root() -> Path:
-    "Where `--fetch` unpacks the held-out-2 packages: the user's cache folder, outside any repository."
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tinyhelen" / "lintseq-heldout-2"
+def default_root(part: str) -> Path:
+    "Where `--fetch` unpacks a PyPI part's packages: the user's cache folder, outside any repository."
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tinyhelen" / f"lintseq-{part}"
 
 
-def fetch(split: dict, root: Path):
-    "Download the pinned held-out-2 wheels (no dependencies) and unpack their `.py` files (no metadata, no binaries)."
-    wheels = split["held-out-2"]["wheels"]
+def fetch(split: dict, part: str, root: Path):
+    "Download a PyPI part's pinned wheels (no dependencies) and unpack their `.py` files (no metadata, no binaries)."
+    if not isinstance(split[part], dict):
+        raise SystemExit(f"part {part!r} is the installed packages: nothing to fetch")
+    wheels = split[part]["wheels"]
     with tempfile.TemporaryDirectory() as dl:
         pins = ["==".join(w.split("-")[:2]) for w in wheels]
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", dl] + pins, check=True)
@@ -115,14 +118,18 @@ def fetch(split: dict, root: Path):
 
 
 def packages_of(split: dict, part: str) -> list[str]:
-    return split[part]["packages"] if part == "held-out-2" else split[part]
+    return split[part]["packages"] if isinstance(split[part], dict) else split[part]
 
 
-def build(part: str, split: dict, root2: Path | None = None) -> list[dict]:
+def build(part: str, split: dict, root: Path | None = None) -> list[dict]:
     "The programs of one part, re-indented as the corpus runner does: dicts with package, kind, file, program."
-    root = (root2 or default_root()) if part == "held-out-2" else Path(sysconfig.get_paths()["purelib"])
-    if not root.is_dir():
-        raise SystemExit(f"{root}: no such folder; run `python bench/lintseq_heldout.py --fetch` first (or pass --root)")
+    if isinstance(split[part], dict):  # a PyPI part: unpacked by --fetch
+        root = root or default_root(part)
+        if not root.is_dir():
+            raise SystemExit(f"{root}: no such folder; run `python bench/lintseq_heldout.py --part {part} --fetch` "
+                             "first (or pass --root)")
+    else:
+        root = Path(sysconfig.get_paths()["purelib"])
     pk, cfg, out = installed_packages(root), split["mining"], []
     for name in packages_of(split, part):
         if name not in pk:
@@ -238,21 +245,21 @@ def speed(progs: list[str], pyl, seqs: int, seed: int):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", default="held-out-2", choices=PARTS)
-    ap.add_argument("--root", type=Path, help=f"where the held-out-2 packages are unpacked (default {default_root()})")
-    ap.add_argument("--programs", type=int, default=250, help="programs of the part for agreement (0 = all)")
+    ap.add_argument("--part", default="held-out-3", choices=PARTS)
+    ap.add_argument("--root", type=Path, help=f"where a PyPI part's packages are unpacked (default {default_root('<part>')})")
+    ap.add_argument("--programs", type=int, default=0, help="programs of the part for agreement (0 = all)")
     ap.add_argument("--seqs", type=int, default=1, help="sequences per program")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--speed-programs", type=int, default=200, help="programs timed in both modes (0: no speed part)")
     ap.add_argument("--show", type=int, default=0, help="print this many rejected states")
-    ap.add_argument("--fetch", action="store_true", help="download and unpack the held-out-2 packages")
+    ap.add_argument("--fetch", action="store_true", help="download and unpack the --part packages (a PyPI part)")
     ap.add_argument("--write-split", action="store_true")
     a = ap.parse_args()
     split = json.loads(SPLIT.read_text())
     if a.write_split:
         return write_split()
     if a.fetch:
-        return fetch(split, a.root or default_root())
+        return fetch(split, a.part, a.root or default_root(a.part))
     load = os.getloadavg()
     t = time.perf_counter()
     corpus = build(a.part, split, a.root)
