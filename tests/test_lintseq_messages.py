@@ -63,6 +63,15 @@ CASES = [
     ("E0303", "class A:\n    def __len__(self):\n        return [\n        ]\n"),
     ("E1101", "from typing import NamedTuple\n\n\nclass V(NamedTuple):\n    minor: int\n\n    def f(self):\n"
               "        return self.major, self._fields, self.minor\n"),  # a field's line deleted
+    # E1135/E1136/E1137/E1102: an attribute the class only ever sets to None (its other assignment deleted)
+    ("E1135", "class F:\n    ttype = None\n\n    def process(self, stream):\n        for t in stream:\n"
+              "            if t in self.ttype:\n                yield t\n"),
+    ("E1136", "class S:\n    lookup_table = None\n\n    def f(self, key):\n        return self.lookup_table[key]\n"),
+    ("E1137", "class S:\n    def __init__(self):\n        self.t = None\n\n    def f(self, key):\n        self.t[key] = 1\n"),
+    ("", "class S:\n    t = None\n\n    def __init__(self, t):\n        self.t = t\n\n    def f(self, key):\n        return self.t[key]\n"),
+    # E0302: a special method with the wrong number of parameters
+    ("E0302", "class A:\n    def __del__(self, name):\n        return name\n"),
+    ("E0302", "class A:\n    def __add__(self):\n        return 1\n"),
     # E1130: `-self` once the class's `__neg__` went
     ("E1130", "class D:\n    def __sub__(self, o):\n        return -self + o\n"),
 ]

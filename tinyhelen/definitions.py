@@ -129,6 +129,15 @@ SPECIAL_PARAMS = {"__exit__": 3, "__aexit__": 3, "__enter__": 0, "__aenter__": 0
                    "__delitem__": 1, "__contains__": 1, "__len__": 0, "__iter__": 0, "__next__": 0, "__bool__": 0,
                    "__hash__": 0, "__repr__": 0, "__str__": 0, "__eq__": 1, "__ne__": 1, "__lt__": 1, "__le__": 1,
                    "__gt__": 1, "__ge__": 1, "__getattr__": 1, "__setattr__": 2, "__delattr__": 1, "__missing__": 1}
+SPECIAL_PARAMS.update(dict.fromkeys(  # the rest of pylint's list (E0302) with one arity
+    ("__del__ __dir__ __reversed__ __neg__ __pos__ __abs__ __invert__ __complex__ __int__ __float__ __index__ __trunc__ "
+     "__floor__ __ceil__ __getnewargs__ __getnewargs_ex__ __getstate__ __reduce__ __copy__ __await__ __aiter__ "
+     "__anext__ __fspath__ __length_hint__ __bytes__").split(), 0))
+SPECIAL_PARAMS.update(dict.fromkeys(
+    ("__format__ __getattribute__ __delete__ __instancecheck__ __subclasscheck__ __setstate__ __reduce_ex__ __deepcopy__ "
+     + " ".join(f"__{p}{op}__" for op in ("add sub mul matmul truediv floordiv mod divmod lshift rshift and xor or").split()
+                for p in ("", "r", "i"))).split(), 1))
+SPECIAL_PARAMS.update(dict.fromkeys("__get__ __set__ __set_name__".split(), 2))
 
 
 def star_exports(path: str):

@@ -468,6 +468,7 @@ class _Inferred:
         line deleted); E0301-E0311 for a special method returning a container (`return (\n)`); E1130 for `-self`
         in a class without `__neg__` (its definition deleted)."""
         parents, own = seen._parents, self._own(cls)
+        self._none_members(cls, parents)
         for node in seen.x_self_unary:
             p = parents.get(parents.get(node))
             while p is not None and type(p) not in (ast.FunctionDef, ast.AsyncFunctionDef):
@@ -492,7 +493,58 @@ class _Inferred:
                 self.flag(f, code, f"{f.name} returns a container")
 
 # %% ../nbs/03e_parity.ipynb
-class ParityChecks(FlowCheck, _Calls, _Names, _Imports, _Members, _Classes, _Inferred):
+def _is_none(stmt, target) -> bool:
+    "Does `stmt` assign `None` to `target` alone (`x = None`, `self.x: T | None = None`)?"
+    t = type(stmt)
+    if t is ast.Assign and stmt.targets == [target] or t is ast.AnnAssign and stmt.target is target:
+        return type(stmt.value) is ast.Constant and stmt.value.value is None
+    return False
+
+
+def _tested(n: ast.Attribute, parents) -> bool:
+    "Is `self.x` read under a test that mentions `self.x` (`if self.x is not None:`, `self.x and ...`)? pylint may narrow it."
+    p, child = parents.get(n), n
+    while p is not None and type(p) is not ast.FunctionDef:
+        test = p.test if type(p) in (ast.If, ast.While, ast.IfExp) and child is not p.test else p if type(p) is ast.BoolOp else None
+        if test is not None and any(type(x) is ast.Attribute and x.attr == n.attr and type(x.value) is ast.Name and
+                                    x.value.id == "self" for x in walk_nodes(test)):
+            return True
+        p, child = parents.get(p), p
+    return False
+
+
+class _NoneMembers:
+    "Reads of a class's attributes that are None wherever the class assigns them."
+
+    def _none_members(self, cls: ast.ClassDef, parents):
+        own = self._own(cls)
+        if own is None:
+            return
+        values = {}  # attribute -> does every assignment in the class give None?
+        for s in cls.body:
+            if isinstance(s, DEFS):
+                values[s.name] = False
+            for n in walk_nodes(s) if not isinstance(s, DEFS) else ():
+                if type(n) is ast.Name and type(n.ctx) is not ast.Load:
+                    values[n.id] = values.get(n.id, True) and parents.get(n) is s and _is_none(s, n)
+        for n in walk_nodes(cls):
+            if type(n) is ast.Attribute and type(n.ctx) is not ast.Load and type(n.value) is ast.Name and n.value.id == "self":
+                values[n.attr] = values.get(n.attr, True) and _is_none(parents.get(n), n)
+        for n, _ in own[1]:
+            p = parents.get(n)
+            if not values.get(n.attr) or _tested(n, parents):
+                continue
+            if type(p) is ast.Subscript and p.value is n and type(p.ctx) is not ast.Del:
+                code = "E1136" if type(p.ctx) is ast.Load else "E1137"
+                self.flag(p, code, f"Value 'self.{n.attr}' is unsubscriptable")
+            elif type(p) is ast.Call and p.func is n:
+                self.flag(p, "E1102", f"self.{n.attr} is not callable")
+            elif type(p) is ast.Compare and n in p.comparators and \
+                    type(p.ops[p.comparators.index(n)]) in (ast.In, ast.NotIn):
+                self.flag(p, "E1135", f"Value 'self.{n.attr}' doesn't support membership test")
+
+# %% ../nbs/03e_parity.ipynb
+class ParityChecks(FlowCheck, _Calls, _Names, _Imports, _Members, _Classes, _Inferred, _NoneMembers):
     "The pylint errors pyflakes does not report (see the list above)."
 
     def __init__(self):
