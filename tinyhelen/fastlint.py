@@ -325,8 +325,13 @@ def _bound_later(tree: ast.Module, errors: list) -> list:
     """pylint's E0601 for pyflakes' undefined name read at module level (outside classes, whose bodies pylint
     excuses, and functions) where the module binds the name further down (`print(LIMIT)` above `LIMIT = 3`)."""
     names = set(module_names(tree, "")[0] or ())
-    scopes = [(c.lineno, c.end_lineno) for c in walk_nodes(tree)
-              if type(c) in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)]
+    scopes, stack = [], list(tree.body)  # the defs and classes of the module level, also inside its blocks
+    while stack:
+        s = stack.pop()
+        if type(s) in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            scopes.append((s.lineno, s.end_lineno))
+        elif type(s) in BLOCK_FIELDS:
+            stack += [x for f in BLOCK_FIELDS[type(s)] for x in getattr(s, f)]
     out = []
     for e in errors:
         name = e.message.split("'")[1] if e.code == "E0602" and e.message.count("'") == 2 else None

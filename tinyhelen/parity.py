@@ -476,15 +476,15 @@ class _Inferred:
             members = self._members(cls, named) if p is not None and parents.get(p) is cls else None
             if members is not None and _UNARY[type(node.op)] not in members:
                 self.flag(node, "E1130", f"bad operand type for unary operator: {cls.name}")
-        if own is not None:
+        chained = [(n, parents.get(n)) for n, _ in own[1] if type(parents.get(n)) is ast.Attribute] if own else []
+        if chained:  # `self.m.x` reads (rare): is `m` a plain method?
             _, reads, stores, _ = own
             defs = collections.Counter(s.name for s in cls.body if isinstance(s, DEFS))
             plain = {s.name for s in cls.body if type(s) in (ast.FunctionDef, ast.AsyncFunctionDef) and not s.decorator_list
                      and defs[s.name] == 1} - set(stores)
             plain -= {n.id for s in cls.body if not isinstance(s, DEFS) for n in walk_nodes(s) if type(n) is ast.Name}
-            for n, _ in reads:
-                p = parents.get(n)
-                if n.attr in plain and type(p) is ast.Attribute and p.value is n and p.attr not in FUNCTION_MEMBERS:
+            for n, p in chained:
+                if n.attr in plain and p.value is n and p.attr not in FUNCTION_MEMBERS:
                     self.flag(p, "E1101", f"Method {n.attr!r} has no {p.attr!r} member")
         for f in cls.body:
             code = SPECIAL_RETURNS.get(getattr(f, "name", None)) if type(f) is ast.FunctionDef and not f.decorator_list else None
@@ -518,7 +518,9 @@ class _NoneMembers:
 
     def _none_members(self, cls: ast.ClassDef, parents):
         own = self._own(cls)
-        if own is None:
+        used = {n.attr for n, _ in own[1] if type(parents.get(n)) in (ast.Subscript, ast.Call, ast.Compare)} if own else ()
+        used = set(used) - {s.name for s in cls.body if isinstance(s, DEFS)}  # `self.method(...)`: not None
+        if not used:
             return
         values = {}  # attribute -> does every assignment in the class give None?
         for s in cls.body:
