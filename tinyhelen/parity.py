@@ -15,9 +15,10 @@ from .definitions import (DEFS, FUNCTION_MEMBERS, IMPLICIT_CLASSMETHODS, LITERAL
                                   SPECIAL_RETURNS, TYPE_MEMBERS, arity, builtin_members, callable_in, compiled_names, constructor,
                                   dotted_members, dotted_name, import_guarded, imported_members, imports_of, method_of, module_file,
                                   star_exports, top_names)
-from .flowcheck import FlowCheck, has_block, is_stub, meets_first, own_nodes, walk_body
+from .flowcheck import FlowCheck, has_block, meets_first, own_nodes, walk_body
+from .inferred import OBJECT_MEMBERS, InferredChecks, is_generator, returns_none
 from .lintbase import LintError, walk_nodes
-from .modcache import TRY_NODES, module_names
+from .modcache import TRY_NODES
 
 # %% auto 0
 __all__ = ['BUILTIN_NAMES', 'ParityChecks']
@@ -74,7 +75,7 @@ class _Calls:
             f = method_of(node, v.func.attr, parents)  # `x = self.method()`: pylint infers the method too
         if f is not None and (not f.decorator_list or (f is not self.funcs.get(getattr(v.func, "id", None)) and all(
                 type(d) is ast.Name and d.id in ("classmethod", "staticmethod") for d in f.decorator_list))) \
-                and not _is_generator(f) and _returns_none(f):
+                and not is_generator(f) and returns_none(f):
             if any(type(t) in (ast.Tuple, ast.List) for t in node.targets):
                 self.flag(node, "E0633", "Attempting to unpack a non-sequence")
             else:
@@ -355,7 +356,7 @@ class _Classes:
         if members is None:
             return
         for n, _ in self._own(cls)[1]:
-            if n.attr not in members and n.attr not in _OBJECT_MEMBERS:  # `self.__slots__` of a class without them
+            if n.attr not in members and n.attr not in OBJECT_MEMBERS:  # `self.__slots__` of a class without them
                 self.flag(n, "E1101", f"Instance has no {n.attr!r} member")
         self._before_definition(cls, members)
 
@@ -408,145 +409,7 @@ class _Classes:
                 self.flag(f, code, f"{f.name} returns nothing")
 
 # %% ../nbs/03e_parity.ipynb
-_UNARY = {ast.USub: "__neg__", ast.UAdd: "__pos__", ast.Invert: "__invert__"}
-_CONTAINERS = (ast.Tuple, ast.List, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp)
-_OBJECT_MEMBERS = frozenset(dir(object)) | {"__dict__", "__weakref__", "__module__", "__annotations__"}  # on any instance
-
-
-def _is_generator(f) -> bool:
-    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk_nodes(f))
-
-
-def _returns_none(f) -> bool:
-    "Does a call of `f` give None as pylint infers it (no `return <value>`; not a stub nor a lone `raise`)?"
-    return not any(isinstance(n, ast.Return) and n.value is not None for n in own_nodes(f)) \
-        and not (len(f.body) == 1 and isinstance(f.body[0], ast.Raise)) and not is_stub(f)
-
-
-class _Inferred:
-    "Checks of what pylint infers once a decorator, a return value or an assignment went (see above)."
-
-    def _no_context_manager(self, e) -> bool:
-        "`with f(...)` of an undecorated function of the program whose call gives a generator or None."
-        f = self.funcs.get(e.func.id) if type(e) is ast.Call and type(e.func) is ast.Name else None
-        return f is not None and not f.decorator_list and (_is_generator(f) or _returns_none(f))
-
-    def _self_method(self, node, name: str, parents):
-        "(def, True) of the plain method `self.name(...)` calls in the class holding `node`, unless `self.name` is set."
-        f = method_of(node, name, parents)
-        own = self._own(parents.get(f)) if f is not None and type(parents.get(f)) is ast.ClassDef else None
-        return None if own is None or name in own[2] else (f, True)
-
-    def _handler_only(self, tree: ast.Module):
-        """E0601 for a name the module binds only in the `except` handlers of a top-level `try` (the binding in its
-        `try` body deleted): pylint reports its reads, also inside functions."""
-        bound, only = set(), {}
-        for s in tree.body:
-            if type(s) in TRY_NODES:
-                inner = set(module_names(ast.Module(s.body + s.orelse + s.finalbody, []), "")[0] or ())
-                for h in s.handlers:
-                    only.update({n: h for n in module_names(ast.Module(h.body, []), "")[0] or () if n not in inner})
-                bound |= inner
-            else:
-                bound |= set(module_names(ast.Module([s], []), "")[0] or ())
-        only = {n: h for n, h in only.items() if n not in bound}
-        for n in walk_nodes(tree) if only else ():
-            if type(n) is ast.Name and type(n.ctx) is ast.Load and n.id in only and not \
-                    only[n.id].lineno <= n.lineno <= only[n.id].end_lineno:
-                self.flag(n, "E0601", f"Using variable {n.id!r} before assignment")
-
-    def _missing_submodule(self, node, m: str):
-        "E0611 as pylint adds it to E0401 for `import pkg.missing`: the first part not found in the deepest package found."
-        parts = m.split(".")
-        for k in range(len(parts) - 1, 0, -1):
-            if module_file(".".join(parts[:k])) is not None:
-                self.flag(node, "E0611", f"No name {parts[k]!r} in module {'.'.join(parts[:k])!r}")
-                return
-
-    def _inferred_members(self, cls: ast.ClassDef, named: dict, seen):
-        """E1101 for `self.m.x` where `m` is a plain method of the class and nothing sets `self.m` (its `@property`
-        line deleted); E0301-E0311 for a special method returning a container (`return (\n)`); E1130 for `-self`
-        in a class without `__neg__` (its definition deleted)."""
-        parents, own = seen._parents, self._own(cls)
-        self._none_members(cls, parents)
-        for node in seen.x_self_unary:
-            p = parents.get(parents.get(node))
-            while p is not None and type(p) not in (ast.FunctionDef, ast.AsyncFunctionDef):
-                p = parents.get(p)
-            members = self._members(cls, named) if p is not None and parents.get(p) is cls else None
-            if members is not None and _UNARY[type(node.op)] not in members:
-                self.flag(node, "E1130", f"bad operand type for unary operator: {cls.name}")
-        chained = [(n, parents.get(n)) for n, _ in own[1] if type(parents.get(n)) is ast.Attribute] if own else []
-        if chained:  # `self.m.x` reads (rare): is `m` a plain method?
-            _, reads, stores, _ = own
-            defs = collections.Counter(s.name for s in cls.body if isinstance(s, DEFS))
-            plain = {s.name for s in cls.body if type(s) in (ast.FunctionDef, ast.AsyncFunctionDef) and not s.decorator_list
-                     and defs[s.name] == 1} - set(stores)
-            plain -= {n.id for s in cls.body if not isinstance(s, DEFS) for n in walk_nodes(s) if type(n) is ast.Name}
-            for n, p in chained:
-                if n.attr in plain and p.value is n and p.attr not in FUNCTION_MEMBERS:
-                    self.flag(p, "E1101", f"Method {n.attr!r} has no {p.attr!r} member")
-        for f in cls.body:
-            code = SPECIAL_RETURNS.get(getattr(f, "name", None)) if type(f) is ast.FunctionDef and not f.decorator_list else None
-            if code and f.name not in ("__getnewargs__", "__getnewargs_ex__") and any(
-                    type(n) is ast.Return and type(n.value) in _CONTAINERS for n in own_nodes(f)):
-                self.flag(f, code, f"{f.name} returns a container")
-
-# %% ../nbs/03e_parity.ipynb
-def _is_none(stmt, target) -> bool:
-    "Does `stmt` assign `None` to `target` alone (`x = None`, `self.x: T | None = None`)?"
-    t = type(stmt)
-    if t is ast.Assign and stmt.targets == [target] or t is ast.AnnAssign and stmt.target is target:
-        return type(stmt.value) is ast.Constant and stmt.value.value is None
-    return False
-
-
-def _tested(n: ast.Attribute, parents) -> bool:
-    "Is `self.x` read under a test that mentions `self.x` (`if self.x is not None:`, `self.x and ...`)? pylint may narrow it."
-    p, child = parents.get(n), n
-    while p is not None and type(p) is not ast.FunctionDef:
-        test = p.test if type(p) in (ast.If, ast.While, ast.IfExp) and child is not p.test else p if type(p) is ast.BoolOp else None
-        if test is not None and any(type(x) is ast.Attribute and x.attr == n.attr and type(x.value) is ast.Name and
-                                    x.value.id == "self" for x in walk_nodes(test)):
-            return True
-        p, child = parents.get(p), p
-    return False
-
-
-class _NoneMembers:
-    "Reads of a class's attributes that are None wherever the class assigns them."
-
-    def _none_members(self, cls: ast.ClassDef, parents):
-        own = self._own(cls)
-        used = {n.attr for n, _ in own[1] if type(parents.get(n)) in (ast.Subscript, ast.Call, ast.Compare)} if own else ()
-        used = set(used) - {s.name for s in cls.body if isinstance(s, DEFS)}  # `self.method(...)`: not None
-        if not used:
-            return
-        values = {}  # attribute -> does every assignment in the class give None?
-        for s in cls.body:
-            if isinstance(s, DEFS):
-                values[s.name] = False
-            for n in walk_nodes(s) if not isinstance(s, DEFS) else ():
-                if type(n) is ast.Name and type(n.ctx) is not ast.Load:
-                    values[n.id] = values.get(n.id, True) and parents.get(n) is s and _is_none(s, n)
-        for n in walk_nodes(cls):
-            if type(n) is ast.Attribute and type(n.ctx) is not ast.Load and type(n.value) is ast.Name and n.value.id == "self":
-                values[n.attr] = values.get(n.attr, True) and _is_none(parents.get(n), n)
-        for n, _ in own[1]:
-            p = parents.get(n)
-            if not values.get(n.attr) or _tested(n, parents):
-                continue
-            if type(p) is ast.Subscript and p.value is n and type(p.ctx) is not ast.Del:
-                code = "E1136" if type(p.ctx) is ast.Load else "E1137"
-                self.flag(p, code, f"Value 'self.{n.attr}' is unsubscriptable")
-            elif type(p) is ast.Call and p.func is n:
-                self.flag(p, "E1102", f"self.{n.attr} is not callable")
-            elif type(p) is ast.Compare and n in p.comparators and \
-                    type(p.ops[p.comparators.index(n)]) in (ast.In, ast.NotIn):
-                self.flag(p, "E1135", f"Value 'self.{n.attr}' doesn't support membership test")
-
-# %% ../nbs/03e_parity.ipynb
-class ParityChecks(FlowCheck, _Calls, _Names, _Imports, _Members, _Classes, _Inferred, _NoneMembers):
+class ParityChecks(FlowCheck, _Calls, _Names, _Imports, _Members, _Classes, InferredChecks):
     "The pylint errors pyflakes does not report (see the list above)."
 
     def __init__(self):
