@@ -1,21 +1,28 @@
 """LintSeq fast mode on code it was not developed on: agreement with pylint on a held-out corpus, and speed.
 
-Usage: python bench/lintseq_heldout.py [--part held-out] [--programs 200] [--seqs 1] [--speed-programs 30] [--seed 1]
-       python bench/lintseq_heldout.py --write-split      (re-derive bench/lintseq_split.json from the installed packages)
+Usage: python bench/lintseq_heldout.py [--part held-out-3] [--programs 0] [--seqs 1] [--speed-programs 200] [--seed 1]
+       python bench/lintseq_heldout.py --part held-out-3 --fetch   (download and unpack a PyPI part's packages, once)
+       python bench/lintseq_heldout.py --write-split      (re-derive the dev/held-out lists from the installed packages)
 
-The corpus: functions, classes (with their methods and decorators) and whole small modules mined from the
-packages installed beside tinyhelen (this interpreter's site-packages), each function or class with the module
-imports it uses (relative imports and imports of missing packages included). Packages are split by name into a
-`dev` part (the fast linter's rules were fixed by looking at it only) and a `held-out` part (only reported);
-`bench/lintseq_split.json` lists both and the mining settings, so the same installed packages give the same
-programs (seeded per package). A package installed later and not in the split is left out.
+The corpus: functions, classes (with their methods and decorators) and whole small modules mined from Python
+packages, each function or class with the module imports it uses (relative imports and imports of missing
+packages included). The parts, listed in `bench/lintseq_split.json` with the mining settings (seeded per package)
+and, under "tuned_on", the parts whose failures have been inspected to write fast mode's rules:
+- `dev` and `held-out`: the packages installed beside tinyhelen (this interpreter's site-packages), split by name.
+  Both are tuned on: `dev` from the start, `held-out` since issue 15's second round.
+- `held-out-2`, `held-out-3`: pure-Python packages NOT installed here, pinned wheels from PyPI (`--fetch` unpacks
+  their `.py` files into --root, outside the repository), no package in two parts. `held-out-2` was reported
+  once and then tuned on (third round); `held-out-3` is the one never inspected. Their imports of each other
+  are imports of missing packages (E0401), as in the wild.
+A package installed later and not in the split is left out.
 
 1. Agreement: every intermediate state of fast mode's sequences (the corpus runner's default: programs with lint
    errors kept, their error lines swept into the first deletion) is checked by pylint with the paper's error
    definition (batches of 100 files per pylint run); the share it accepts is printed for the programs pylint
    accepts as they are and for all programs, with the rejected states by pylint message.
 2. Speed: fast mode and pylint mode on the same --speed-programs programs of the part, one process, the same run
-   (fast mode with its module caches cold and warm; pylint mode after a warm-up program).
+   (fast mode cold: nothing read of the installed modules, empty on-disk cache; as a new process finds it:
+   on-disk cache filled; warm. pylint mode after a warm-up program); fastest of --repeat interleaved rounds.
 """
 from __future__ import annotations
 
@@ -27,14 +34,21 @@ import json
 import os
 import platform
 import random
+import subprocess
+import sys
 import sysconfig
+import tempfile
 import time
+import zipfile
 from pathlib import Path
 
+from tinyhelen.definitions import clear_module_caches
 from tinyhelen.linters import FastLinter, PylintLinter
 from tinyhelen.lintseq import ProgramRejected, apply_diff, lintseq, normalize, reindent
+from tinyhelen.modcache import use_module_cache
 
 SPLIT = Path(__file__).with_name("lintseq_split.json")
+PARTS = ("dev", "held-out", "held-out-2", "held-out-3")
 # the linters themselves and the packaging tools are not sampled (pylint mode imports the first two anyway)
 EXCLUDED = {"tinyhelen", "pylint", "astroid", "pyflakes", "pip", "setuptools", "_distutils_hack", "__pycache__"}
 
@@ -83,11 +97,42 @@ def units(path: Path, rng: random.Random, per_file: int, max_lines: int) -> list
     return out
 
 
-def build(part: str, split: dict) -> list[dict]:
+def default_root(part: str) -> Path:
+    "Where `--fetch` unpacks a PyPI part's packages: the user's cache folder, outside any repository."
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tinyhelen" / f"lintseq-{part}"
+
+
+def fetch(split: dict, part: str, root: Path):
+    "Download a PyPI part's pinned wheels (no dependencies) and unpack their `.py` files (no metadata, no binaries)."
+    if not isinstance(split[part], dict):
+        raise SystemExit(f"part {part!r} is the installed packages: nothing to fetch")
+    wheels = split[part]["wheels"]
+    with tempfile.TemporaryDirectory() as dl:
+        pins = ["==".join(w.split("-")[:2]) for w in wheels]
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", dl] + pins, check=True)
+        root.mkdir(parents=True, exist_ok=True)
+        for w in wheels:
+            with zipfile.ZipFile(Path(dl) / w) as z:
+                z.extractall(root, [m for m in z.namelist() if m.endswith(".py") and ".dist-info/" not in m
+                                    and ".data/" not in m])
+    print(f"unpacked {len(wheels)} wheels into {root}")
+
+
+def packages_of(split: dict, part: str) -> list[str]:
+    return split[part]["packages"] if isinstance(split[part], dict) else split[part]
+
+
+def build(part: str, split: dict, root: Path | None = None) -> list[dict]:
     "The programs of one part, re-indented as the corpus runner does: dicts with package, kind, file, program."
-    root = Path(sysconfig.get_paths()["purelib"])
+    if isinstance(split[part], dict):  # a PyPI part: unpacked by --fetch
+        root = root or default_root(part)
+        if not root.is_dir():
+            raise SystemExit(f"{root}: no such folder; run `python bench/lintseq_heldout.py --part {part} --fetch` "
+                             "first (or pass --root)")
+    else:
+        root = Path(sysconfig.get_paths()["purelib"])
     pk, cfg, out = installed_packages(root), split["mining"], []
-    for name in split[part]:
+    for name in packages_of(split, part):
         if name not in pk:
             continue
         rng = random.Random(f"{split['seed']}:{name}")
@@ -101,10 +146,13 @@ def build(part: str, split: dict) -> list[dict]:
 
 
 def write_split():
+    "Re-derive the dev/held-out lists from the installed packages (the rest of the split file is kept)."
     pk = installed_packages(Path(sysconfig.get_paths()["purelib"]))
-    split = {"rule": "held-out if the first byte of sha256(package name) is odd", "seed": 15,
-             "mining": {"files_per_package": 12, "units_per_file": 3, "units_per_package": 24, "max_lines": 60},
-             "dev": sorted(n for n in pk if part_of(n) == "dev"), "held-out": sorted(n for n in pk if part_of(n) == "held-out")}
+    split = json.loads(SPLIT.read_text()) if SPLIT.exists() else {}
+    split.update({"rule": "held-out if the first byte of sha256(package name) is odd", "seed": 15,
+                  "mining": {"files_per_package": 12, "units_per_file": 3, "units_per_package": 24, "max_lines": 60},
+                  "dev": sorted(n for n in pk if part_of(n) == "dev"),
+                  "held-out": sorted(n for n in pk if part_of(n) == "held-out")})
     SPLIT.write_text(json.dumps(split, indent=1) + "\n")
     print(f"wrote {SPLIT}: {len(split['dev'])} dev and {len(split['held-out'])} held-out packages")
 
@@ -131,90 +179,126 @@ def sample_all(progs: list[str], linter, n: int, seed: int):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", default="held-out", choices=["dev", "held-out"])
-    ap.add_argument("--programs", type=int, default=200, help="programs of the part for agreement (0 = all)")
-    ap.add_argument("--seqs", type=int, default=1, help="sequences per program")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--speed-programs", type=int, default=30, help="programs timed in both modes (0: no speed part)")
-    ap.add_argument("--show", type=int, default=0, help="print this many rejected states")
-    ap.add_argument("--write-split", action="store_true")
-    a = ap.parse_args()
-    if a.write_split:
-        return write_split()
-    load = os.getloadavg()
-    split = json.loads(SPLIT.read_text())
-    t = time.perf_counter()
-    corpus = build(a.part, split)
-    t_build = time.perf_counter() - t
-    rng = random.Random(a.seed)
-    chosen = rng.sample(corpus, min(a.programs, len(corpus))) if a.programs else corpus
-    progs = [c["program"] for c in chosen]
-    fast, pyl = FastLinter(), PylintLinter()
+def check_with_pylint(texts, pyl) -> dict:
+    "pylint's verdict on each distinct text, 100 files a pylint run."
+    todo, verdict = sorted(set(texts)), {}
+    for i in range(0, len(todo), 100):
+        verdict.update(zip(todo[i:i + 100], pyl.check_many(todo[i:i + 100])))
+    return verdict
 
-    t = time.perf_counter()
-    res = sample_all(progs, fast, a.seqs, a.seed)
-    t_fast = time.perf_counter() - t
-    kept = [r for r in res if not isinstance(r, str)]
+
+def agreement(progs: list[str], res: list, verdict: dict):
+    "The table of states pylint accepts and the pylint messages on the rejected ones, for pylint-clean and all programs."
     states, owner = [], []
     for k, r in enumerate(res):
         if not isinstance(r, str):
             st = states_of(r.sequences)
             states += st
             owner += [k] * len(st)
-    t = time.perf_counter()
-    todo = sorted(set(states) | {normalize(p) for p in progs})
-    verdict = {}
-    for i in range(0, len(todo), 100):
-        verdict.update(zip(todo[i:i + 100], pyl.check_many(todo[i:i + 100])))
-    t_pyl = time.perf_counter() - t
     clean = {k for k, p in enumerate(progs) if not verdict[normalize(p)]}
-    swept = [r for r in kept if r.preexisting]
+    sets = (("pylint-clean", clean), ("all", set(range(len(progs)))))
+    print("| programs | programs sampled | intermediate states | accepted by pylint |")
+    print("|---|---|---|---|")
+    codes = {}
+    for name, sel in sets:
+        st = [s for s, o in zip(states, owner) if o in sel]
+        bad = [s for s in st if verdict[s]]
+        n_prog = sum(1 for k in sel if not isinstance(res[k], str))
+        print(f"| {name} | {n_prog} | {len(st)} | **{100 * (1 - len(bad) / max(1, len(st))):.2f}%** ({len(bad)} rejected) |")
+        codes[name] = collections.Counter(e.code for s in bad for e in {x.code: x for x in verdict[s]}.values())
+    print("\nDisagreements by pylint message (intermediate states fast mode emitted that pylint rejects, a state counted "
+          "once per message it carries):\n")
+    print("| message | " + " | ".join(f"{n} programs" for n, _ in sets) + " |")
+    print("|---|" + "---|" * len(sets))
+    for code in sorted(set().union(*codes.values())):
+        print(f"| {code} | " + " | ".join(str(codes[n][code]) for n, _ in sets) + " |")
+    if not any(codes.values()):
+        print("| none | " + " | ".join("0" for _ in sets) + " |")
+    return sorted({s for s in states if verdict[s]})
 
-    print(f"## LintSeq fast mode on held-out code (python {platform.python_version()}, {os.cpu_count()} cpus, "
+
+def timed(progs, linter, seqs, seed) -> float:
+    t = time.perf_counter()
+    sample_all(progs, linter, seqs, seed)
+    return time.perf_counter() - t
+
+
+def speed(progs: list[str], pyl, seqs: int, seed: int, repeat: int):
+    """Fast mode with nothing read yet from the installed modules (in memory, and an empty on-disk cache), then
+    as a new process on this machine finds it (on-disk cache filled), then warm; pylint mode after a warm-up.
+    `repeat` interleaved rounds of the four, the fastest of each counts (the shared machine's load drifts)."""
+    fast, best = FastLinter(), collections.defaultdict(lambda: float("inf"))
+    timed(progs[:1], pyl, seqs, seed)
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as d:
+            use_module_cache(d)
+            clear_module_caches()
+            best["cold"] = min(best["cold"], timed(progs, fast, seqs, seed))
+            clear_module_caches()
+            best["disk"] = min(best["disk"], timed(progs, fast, seqs, seed))
+            best["warm"] = min(best["warm"], timed(progs, fast, seqs, seed))
+            use_module_cache(None)
+        best["pylint"] = min(best["pylint"], timed(progs, pyl, seqs, seed))
+    n, slow = len(progs), best["pylint"]
+    print(f"\nSpeed on {n} programs of the sample, {seqs} sequence(s) each, one process, fastest of {repeat} interleaved "
+          f"rounds (load avg {os.getloadavg()[0]:.2f} after): fast mode {n / best['cold']:.1f} programs/s cold (empty "
+          f"module caches, in memory and on disk), {n / best['disk']:.1f} with the on-disk cache filled (a new process), "
+          f"{n / best['warm']:.1f} warm; pylint mode {n / slow:.2f} programs/s. Fast / pylint: **{slow / best['cold']:.0f}x** "
+          f"cold, **{slow / best['disk']:.0f}x** on-disk cache, **{slow / best['warm']:.0f}x** warm.")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--part", default="held-out-3", choices=PARTS)
+    ap.add_argument("--root", type=Path, help=f"where a PyPI part's packages are unpacked (default {default_root('<part>')})")
+    ap.add_argument("--programs", type=int, default=0, help="programs of the part for agreement (0 = all)")
+    ap.add_argument("--seqs", type=int, default=1, help="sequences per program")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--speed-programs", type=int, default=200, help="programs timed in both modes (0: no speed part)")
+    ap.add_argument("--repeat", type=int, default=3, help="interleaved timing rounds; the fastest of each mode counts")
+    ap.add_argument("--show", type=int, default=0, help="print this many rejected states")
+    ap.add_argument("--fetch", action="store_true", help="download and unpack the --part packages (a PyPI part)")
+    ap.add_argument("--write-split", action="store_true")
+    a = ap.parse_args()
+    split = json.loads(SPLIT.read_text())
+    if a.write_split:
+        return write_split()
+    if a.fetch:
+        return fetch(split, a.part, a.root or default_root(a.part))
+    load = os.getloadavg()
+    t = time.perf_counter()
+    corpus = build(a.part, split, a.root)
+    t_build = time.perf_counter() - t
+    rng = random.Random(a.seed)
+    chosen = rng.sample(corpus, min(a.programs, len(corpus))) if a.programs else corpus
+    progs = [c["program"] for c in chosen]
+    fast, pyl = FastLinter(), PylintLinter()
+    t = time.perf_counter()
+    res = sample_all(progs, fast, a.seqs, a.seed)
+    t_fast = time.perf_counter() - t
+    t = time.perf_counter()
+    texts = [s for r in res if not isinstance(r, str) for s in states_of(r.sequences)] + [normalize(p) for p in progs]
+    verdict = check_with_pylint(texts, pyl)
+    t_pyl = time.perf_counter() - t
+    kept = [r for r in res if not isinstance(r, str)]
+    swept = [r for r in kept if r.preexisting]
+    tuned = "TUNED ON (development data)" if a.part in split["tuned_on"] else "never tuned on"
+    print(f"## LintSeq fast mode on part `{a.part}` ({tuned}; python {platform.python_version()}, {os.cpu_count()} cpus, "
           f"load avg before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after {os.getloadavg()[0]:.2f})\n")
     kinds = collections.Counter(c["kind"] for c in chosen)
     print(f"Corpus part `{a.part}`: {len(corpus)} programs from {len({c['package'] for c in corpus})} packages "
           f"(built in {t_build:.1f} s); sample of {len(chosen)} (seed {a.seed}): {dict(kinds)}; {a.seqs} sequence(s) "
-          f"each; fast mode took {t_fast:.1f} s, pylint's check of {len(todo)} distinct texts {t_pyl:.1f} s.\n")
+          f"each; fast mode took {t_fast:.1f} s, pylint's check of {len(verdict)} distinct texts {t_pyl:.1f} s.\n")
     refused = collections.Counter(r for r in res if isinstance(r, str))
-    print(f"Programs: {len(clean)} pylint-clean as they are; fast mode sampled {len(kept)}, refused {dict(refused) or 'none'}; "
-          f"kept with lint errors (fast mode's verdict): {len(swept)}, their first deletion removed "
-          f"{sum(sum(r.first_deletion) for r in swept) / max(1, sum(len(r.first_deletion) for r in swept)):.1f} lines on average.\n")
-    print("| programs | programs sampled | intermediate states | accepted by pylint |")
-    print("|---|---|---|---|")
-    for name, sel in (("pylint-clean", clean), ("all", set(range(len(progs))))):
-        st = [s for s, o in zip(states, owner) if o in sel]
-        bad = sum(bool(verdict[s]) for s in st)
-        n_prog = sum(1 for k in sel if not isinstance(res[k], str))
-        print(f"| {name} | {n_prog} | {len(st)} | **{100 * (1 - bad / max(1, len(st))):.2f}%** ({bad} rejected) |")
-    rejected = sorted({s for s in states if verdict[s]})
-    by_code = collections.Counter(e.code for s in rejected for e in verdict[s])
-    print("\nPylint messages on the rejected distinct states (held-out disagreements):",
-          ", ".join(f"{k} {v}" for k, v in by_code.most_common()) or "none")
+    print(f"Programs: {sum(not verdict[normalize(p)] for p in progs)} pylint-clean as they are; fast mode sampled "
+          f"{len(kept)}, refused {dict(refused) or 'none'}; kept with lint errors (fast mode's verdict): {len(swept)}, "
+          f"their first deletion removed {sum(sum(r.first_deletion) for r in swept) / max(1, sum(len(r.first_deletion) for r in swept)):.1f} "
+          f"lines on average.\n")
+    rejected = agreement(progs, res, verdict)
     for s in rejected[:a.show]:
         print("-----\n" + s + ">>> " + str(verdict[s]))
-
     if a.speed_programs:
-        sp = progs[:a.speed_programs]
-        fresh = FastLinter()
-        from tinyhelen import definitions as linters  # the installed-module caches
-        for cache in (linters._MODULES, linters._MODULE_NAMES, linters._TREES, linters._CLASS_MEMBERS, linters._CALLABLES, linters._EXPORTS):
-            cache.clear()  # fast mode with nothing read yet from the installed modules
-        t = time.perf_counter()
-        sample_all(sp, fresh, a.seqs, a.seed)
-        cold = time.perf_counter() - t
-        t = time.perf_counter()
-        sample_all(sp, fresh, a.seqs, a.seed)
-        warm = time.perf_counter() - t
-        sample_all(sp[:1], pyl, a.seqs, a.seed)  # warm-up
-        t = time.perf_counter()
-        sample_all(sp, pyl, a.seqs, a.seed)
-        slow = time.perf_counter() - t
-        print(f"\nSpeed on {len(sp)} programs of the sample, {a.seqs} sequence(s) each, one process: fast mode "
-              f"{len(sp) / cold:.1f} programs/s with its module caches cold, {len(sp) / warm:.1f} warm; pylint mode "
-              f"{len(sp) / slow:.2f} programs/s. Fast / pylint: **{slow / cold:.0f}x** cold, **{slow / warm:.0f}x** warm.")
+        speed(progs[:a.speed_programs], pyl, a.seqs, a.seed, a.repeat)
 
 
 if __name__ == "__main__":

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import ast
 import builtins
+import collections
 import importlib.machinery
 import sys
-from pathlib import Path
 
 from .lintbase import walk_nodes
+from .modcache import TRY_NODES, absolute_module, forget_summaries, in_stdlib, module_summary, module_tree
 
 # %% auto 0
 __all__ = ['LITERALS', 'UNSUBSCRIPTABLE', 'IMPLICIT_CLASSMETHODS', 'SPECIAL_RETURNS', 'SPECIAL_PARAMS', 'DEFS', 'NO_ARGS',
-           'FUNCTION_MEMBERS', 'TYPE_MEMBERS', 'module_file', 'top_names', 'import_guarded', 'star_exports',
-           'builtin_members', 'imports_of', 'imported_members', 'callable_in', 'constructor', 'method_of', 'arity']
+           'FUNCTION_MEMBERS', 'TYPE_MEMBERS', 'module_file', 'top_names', 'compiled_names', 'import_guarded',
+           'star_exports', 'builtin_members', 'imports_of', 'imported_members', 'callable_in', 'constructor',
+           'method_of', 'arity', 'dotted_name', 'dotted_members', 'clear_module_caches']
 
 # %% ../nbs/03f_definitions.ipynb
 LITERALS = {ast.Constant, ast.JoinedStr, ast.List, ast.Tuple, ast.Dict, ast.Set}  # calling one: E1102 (not callable)
@@ -71,65 +73,43 @@ def top_names(path: str):
     if path in _MODULE_NAMES:
         return _MODULE_NAMES[path]
     _MODULE_NAMES[path] = None  # a module that star-imports itself
-    try:
-        data = Path(path).read_bytes()
-        tree = ast.parse(data)
-    except (OSError, SyntaxError, ValueError, RecursionError):
+    summary = module_summary(path)
+    if summary is None or summary[0] is None:
         return None
-    if b"globals()[" in data:
-        return None  # names made at run time (hashlib's constructors; pylint knows them from astroid's brains)
-    names, stack = set(), list(tree.body)
-    while stack:
-        s = stack.pop()
-        t = type(s)
-        if t in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
-            names.add(s.name)
-            if s.name == "__getattr__":
-                return None  # module-level __getattr__: any name may exist
-        elif t in (ast.Import, ast.ImportFrom):
-            for a in s.names:
-                if a.name == "*":
-                    base = module_file(_absolute(s, path)) if t is ast.ImportFrom else None
-                    sub = top_names(base) if base else None
-                    if sub is None:
-                        return None
-                    names |= sub
-                else:
-                    names.add(a.asname or a.name.split(".")[0])
-        elif t in (ast.If, ast.Try, ast.With, ast.For, ast.While) or t.__name__ == "TryStar":
-            for f in ("body", "orelse", "finalbody", "handlers"):
-                stack += getattr(s, f, [])
-        elif t is ast.ExceptHandler:
-            stack += s.body
-        else:
-            for n in ast.walk(s):
-                if type(n) is ast.Name and type(n.ctx) is ast.Store:
-                    names.add(n.id)
-                elif type(n) is ast.NamedExpr:
-                    names.add(n.target.id)
+    names = set(summary[0])
+    for m in summary[1]:
+        base = module_file(m)
+        if base is None:
+            continue  # a module not installed (`wandb.proto.v7`): pylint takes no names from it
+        sub = top_names(base) if base else compiled_names(m)
+        if sub is None:
+            return None
+        names |= sub
     _MODULE_NAMES[path] = frozenset(names)
     return _MODULE_NAMES[path]
 
 
-def _absolute(node: ast.ImportFrom, path: str) -> str:
-    "The dotted module a `from` import in the module at `path` names (relative ones resolved against its package)."
-    if not node.level:
-        return node.module or ""
-    pkg = Path(path).parent
-    for _ in range(node.level - 1):
-        pkg = pkg.parent
-    parts, p = [], pkg
-    while (p / "__init__.py").exists():
-        parts.insert(0, p.name)
-        p = p.parent
-    return ".".join(parts + ([node.module] if node.module else []))
+def compiled_names(name: str):
+    """Names of a builtin or standard-library extension module (`from posix import *` in `os`, `_socket` in
+    `socket`), read from the imported module as pylint reads them; None for any other (its import could run code)."""
+    if name not in sys.builtin_module_names:
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(name) if "." not in name else None
+        except Exception:  # odd finders, as in `module_file`
+            spec = None
+        if spec is None or not spec.origin or not in_stdlib(spec.origin) or spec.origin.endswith(".py"):
+            return None
+    try:
+        return frozenset(dir(importlib.import_module(name)))
+    except Exception:  # an extension that does not load here: not known
+        return None
 
 
 def import_guarded(node, parents) -> bool:
     "Is an import inside a `try` whose handler names ImportError or ModuleNotFoundError (pylint then skips E0401)?"
     p = parents.get(node)
     while p is not None:
-        if type(p) in _TRY_NODES:
+        if type(p) in TRY_NODES:
             for h in p.handlers:
                 names = {x.id if type(x) is ast.Name else getattr(x, "attr", "") for x in ast.walk(h.type)} if h.type else set()
                 if names & _IMPORT_GUARDS:
@@ -138,7 +118,6 @@ def import_guarded(node, parents) -> bool:
     return False
 
 
-_TRY_NODES = (ast.Try,) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
 IMPLICIT_CLASSMETHODS = {"__new__", "__init_subclass__", "__class_getitem__", "_generate_next_value_"}
 SPECIAL_RETURNS = {"__iter__": "E0301", "__len__": "E0303", "__bool__": "E0304", "__index__": "E0305", "__repr__": "E0306",
                     "__str__": "E0307", "__bytes__": "E0308", "__hash__": "E0309", "__length_hint__": "E0310",
@@ -150,13 +129,22 @@ SPECIAL_PARAMS = {"__exit__": 3, "__aexit__": 3, "__enter__": 0, "__aenter__": 0
                    "__delitem__": 1, "__contains__": 1, "__len__": 0, "__iter__": 0, "__next__": 0, "__bool__": 0,
                    "__hash__": 0, "__repr__": 0, "__str__": 0, "__eq__": 1, "__ne__": 1, "__lt__": 1, "__le__": 1,
                    "__gt__": 1, "__ge__": 1, "__getattr__": 1, "__setattr__": 2, "__delattr__": 1, "__missing__": 1}
+SPECIAL_PARAMS.update(dict.fromkeys(  # the rest of pylint's list (E0302) with one arity
+    ("__del__ __dir__ __reversed__ __neg__ __pos__ __abs__ __invert__ __complex__ __int__ __float__ __index__ __trunc__ "
+     "__floor__ __ceil__ __getnewargs__ __getnewargs_ex__ __getstate__ __reduce__ __copy__ __await__ __aiter__ "
+     "__anext__ __fspath__ __length_hint__ __bytes__").split(), 0))
+SPECIAL_PARAMS.update(dict.fromkeys(
+    ("__format__ __getattribute__ __delete__ __instancecheck__ __subclasscheck__ __setstate__ __reduce_ex__ __deepcopy__ "
+     + " ".join(f"__{p}{op}__" for op in ("add sub mul matmul truediv floordiv mod divmod lshift rshift and xor or").split()
+                for p in ("", "r", "i"))).split(), 1))
+SPECIAL_PARAMS.update(dict.fromkeys("__get__ __set__ __set_name__".split(), 2))
 
 
 def star_exports(path: str):
     "Names `from <module at path> import *` binds: its `__all__` when that is a literal, else its public top-level names."
     if path in _EXPORTS:
         return _EXPORTS[path]
-    tree, out = _module_tree(path), None
+    tree, out = module_tree(path), None
     if tree is not None:
         alls = [s for s in tree.body if isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and
                 any(type(t) is ast.Name and t.id == "__all__" for t in (getattr(s, "targets", None) or [s.target]))]
@@ -172,17 +160,8 @@ def star_exports(path: str):
     _EXPORTS[path] = out
     return out
 DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_TREES: dict = {}  # module source file -> its syntax tree (None: unreadable)
+_NAMEDTUPLE_MEMBERS = frozenset(dir(collections.namedtuple("T", ""))) - {"__getattribute__", "__init__"}
 _CLASS_MEMBERS: dict = {}  # (module, class) -> members of the class and its bases, None when not followed
-
-
-def _module_tree(path: str):
-    if path not in _TREES:
-        try:
-            _TREES[path] = ast.parse(Path(path).read_bytes())
-        except (OSError, SyntaxError, ValueError, RecursionError):
-            _TREES[path] = None
-    return _TREES[path]
 
 
 def builtin_members(name: str) -> frozenset:
@@ -205,7 +184,7 @@ def imports_of(stmts) -> dict:
             if not s.level and s.module:
                 for a in s.names:
                     out[a.asname or a.name] = (s.module, a.name)
-        elif t in (ast.If, ast.Try) or t in _TRY_NODES:
+        elif t in (ast.If, ast.Try) or t in TRY_NODES:
             stack += s.body + s.orelse + getattr(s, "finalbody", []) + [b for h in getattr(s, "handlers", []) for b in h.body]
     return out
 
@@ -214,6 +193,8 @@ def imported_members(target, attr, imported=None, depth: int = 0):
     """Members of an imported class as pylint's astroid would read them from the installed module: `target` is
     what an import bound ((module, name)); `attr` the class's name when the base is `target.attr`. None: not followed."""
     mod, name = target
+    if mod in ("typing", "typing_extensions") and (name if attr is None else attr if name is None else None) == "NamedTuple":
+        return _NAMEDTUPLE_MEMBERS  # a function in typing's source; pylint's brain makes it a tuple class
     if attr is None:
         return None if name is None else _members_in(mod, name, depth)
     return _members_in(mod if name is None else f"{mod}.{name}", attr, depth)
@@ -233,7 +214,7 @@ def _members_in(mod: str, cls: str, depth: int = 0):
         out = frozenset(dir(obj)) - {"__getattribute__", "__init__"} if isinstance(obj, type) else None
         _CLASS_MEMBERS[key] = out
         return out
-    tree = _module_tree(path) if path else None
+    tree = module_tree(path) if path else None
     if tree is None:
         return None
     node = next((s for s in tree.body if type(s) is ast.ClassDef and s.name == cls), None)
@@ -242,13 +223,13 @@ def _members_in(mod: str, cls: str, depth: int = 0):
         if imp is None:
             for s in tree.body:  # `from _collections_abc import *`
                 if type(s) is ast.ImportFrom and s.names[0].name == "*":
-                    out = _members_in(_absolute(s, path), cls, depth + 1)
+                    out = _members_in(absolute_module(s, path), cls, depth + 1)
                     if out is not None:
                         _CLASS_MEMBERS[key] = out
                         return out
             return None
         src = next(a.name for a in imp.names if (a.asname or a.name) == cls)
-        out = _members_in(_absolute(imp, path), src, depth + 1)  # a re-export: `from .visitors import Transformer`
+        out = _members_in(absolute_module(imp, path), src, depth + 1)  # a re-export: `from .visitors import Transformer`
     else:
         out = _class_members(node, mod, path, tree, depth)
     _CLASS_MEMBERS[key] = out
@@ -265,10 +246,10 @@ def callable_in(mod: str, name: str, depth: int = 0):
         return _CALLABLES[key]
     _CALLABLES[key] = None
     path = module_file(mod)
-    tree = _module_tree(path) if path and depth < 8 else None
+    tree = module_tree(path) if path and depth < 8 else None
     if tree is None:
         return None
-    node = None
+    node, bound = None, False
     for s in tree.body:  # the last top-level binding of the name is the one that counts
         if type(s) in DEFS and s.name == name:
             node = s
@@ -276,11 +257,15 @@ def callable_in(mod: str, name: str, depth: int = 0):
             node = s
         elif type(s) in (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.If, ast.Try) and name in {
                 n.id for n in walk_nodes(s) if type(n) is ast.Name and type(n.ctx) is ast.Store}:
-            node = None  # bound another way: not followed
+            node, bound = None, True  # bound another way: not followed
     out = None
-    if type(node) is ast.ImportFrom:
+    if node is None and not bound:  # `torch.nn.Module`: the module's one `from .modules import *` brings it
+        stars = [s for s in tree.body if type(s) is ast.ImportFrom and s.names[0].name == "*"]
+        for s in stars if len(stars) == 1 else ():
+            out = callable_in(absolute_module(s, path), name, depth + 1)
+    elif type(node) is ast.ImportFrom:
         src = next(a.name for a in node.names if (a.asname or a.name) == name)
-        out = callable_in(_absolute(node, path), src, depth + 1)
+        out = callable_in(absolute_module(node, path), src, depth + 1)
     elif type(node) is ast.FunctionDef and not node.decorator_list:
         out = (node, False)
     elif type(node) is ast.ClassDef:
@@ -313,12 +298,17 @@ def constructor(cls: ast.ClassDef, where, depth: int = 0):
     return None
 
 
-NO_ARGS = (ast.parse("def __init__(self): pass").body[0], True)  # a class with no constructor anywhere: object's
+NO_ARGS = (ast.parse("def __init__(self): pass").body[0], True)
+_DATACLASS_OPTIONS = {"repr", "eq", "order", "unsafe_hash", "frozen", "match_args", "slots", "weakref_slot"}  # a class with no constructor anywhere: object's
 
 
 def _dataclass_init(cls: ast.ClassDef):
     "The `__init__` `@dataclass` (without options) writes for a class with no bases, as a def to check calls against."
     d = cls.decorator_list[0]
+    if type(d) is ast.Call:  # `@dataclass(frozen=True)`: options that leave `__init__` as it is
+        if d.args or any(k.arg not in _DATACLASS_OPTIONS for k in d.keywords):
+            return None
+        d = d.func
     if not ((type(d) is ast.Name and d.id == "dataclass") or (type(d) is ast.Attribute and d.attr == "dataclass")):
         return None
     if any(type(s) in (ast.FunctionDef, ast.AsyncFunctionDef) and s.name in ("__init__", "__new__") for s in cls.body):
@@ -406,8 +396,33 @@ def _class_members(node: ast.ClassDef, mod: str, path: str, tree, depth: int):
             else:
                 sub = None
         else:
-            sub = None
+            imported = imports_of(tree.body) if imported is None else imported
+            sub = dotted_members(b, imported, depth + 1)
         if sub is None:
             return None
         own |= sub
     return frozenset(own)
+
+
+def dotted_name(b, imported: dict):
+    "(module, name) that `pkg.mod.name` names when a plain `import pkg.mod` binds its head `pkg` (None: another form)."
+    parts = []
+    while type(b) is ast.Attribute:
+        parts.insert(0, b.attr)
+        b = b.value
+    if type(b) is not ast.Name or len(parts) < 2 or imported.get(b.id) != (b.id, None):
+        return None
+    return ".".join([b.id] + parts[:-1]), parts[-1]
+
+
+def dotted_members(b, imported: dict, depth: int = 0):
+    "Members of a base `pkg.mod.Cls` (`dotted_name`; None: another form, or not found)."
+    target = dotted_name(b, imported)
+    return _members_in(*target, depth) if target else None
+
+
+def clear_module_caches():
+    "Forget what this process read of installed modules (the on-disk summaries stay): a cold start, for benchmarks."
+    for c in (_MODULES, _MODULE_NAMES, _EXPORTS, _CLASS_MEMBERS, _CALLABLES):
+        c.clear()
+    forget_summaries()

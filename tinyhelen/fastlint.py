@@ -15,6 +15,7 @@ import pyflakes.messages as pm
 from .definitions import LITERALS, UNSUBSCRIPTABLE
 from .flowcheck import FlowCheck, has_block
 from .lintbase import BLOCK_FIELDS, LintError, StateLinter, child_nodes, render, statement_depths, syntax_error_line, walk_nodes
+from .modcache import module_names
 from .parity import BUILTIN_NAMES, ParityChecks
 from .statemodel import FLOW, Units
 
@@ -177,7 +178,7 @@ class _Collecting(_LeanWalk):
         self.x_calls, self.x_assigns, self.x_classes, self.x_subs, self.x_raises, self.x_defs = [], [], [], [], [], {}
         self.x_literal_calls, self.x_dels, self.x_imports, self.x_withs, self.x_empty_calls = [], [], [], [], []
         self.x_star_uses, self.x_attr_calls, self.x_name_attrs, self.x_name_subs, self.x_unary = [], [], [], [], []
-        self.x_import_names, self.x_mod_attrs, self.x_globals = set(), [], []
+        self.x_import_names, self.x_mod_attrs, self.x_globals, self.x_self_unary = set(), [], [], []
         self._typing = typing  # False: no name can be bound to typing/typing_extensions (the text never says "typing")
         super().__init__(tree, *args, **kw)
 
@@ -194,8 +195,8 @@ class _Collecting(_LeanWalk):
             self.x_empty_calls.append(node)
         if type(node.func) is ast.Name:
             self.x_calls.append(node)
-        elif type(node.func) is ast.Attribute and type(node.func.value) is ast.Name:
-            self.x_attr_calls.append(node)
+        elif type(node.func) is ast.Attribute and type(node.func.value) in (ast.Name, ast.Attribute):
+            self.x_attr_calls.append(node)  # `mod.f(...)`, `pkg.mod.f(...)`
         elif type(node.func) in LITERALS:
             self.x_literal_calls.append(node)
         if self._typing:
@@ -218,6 +219,8 @@ class _Collecting(_LeanWalk):
         if type(node.op) is not ast.Not and (type(o) in (ast.JoinedStr, ast.List, ast.Dict, ast.Set, ast.Tuple) or
                                              (type(o) is ast.Constant and type(o.value) in (str, bytes))):
             self.x_unary.append(node)
+        elif type(node.op) is not ast.Not and type(o) is ast.Name and o.id == "self":
+            self.x_self_unary.append(node)  # `-self`: the class must define `__neg__`
         self.handleChildren(node)
 
     def ATTRIBUTE(self, node):
@@ -288,7 +291,7 @@ class LeanChecker(_Collecting):
 
 
 for _k, _v in vars(pyflakes.checker.Checker).items():  # handlers that are pyflakes' handleChildren: use the lean one
-    if _v is pyflakes.checker.Checker.handleChildren and _k not in vars(LeanChecker):
+    if _v is pyflakes.checker.Checker.handleChildren and getattr(LeanChecker, _k) is _v:  # not one a mixin defines (ATTRIBUTE)
         setattr(LeanChecker, _k, LeanChecker.handleChildren)
 
 _HANDLERS = {}  # node class -> LeanChecker's handler function (pyflakes caches bound methods per checker, per check)
@@ -316,6 +319,26 @@ def _drop_loop_carried(tree, msgs):
                 continue
         keep.append(m)
     return keep
+
+
+def _bound_later(tree: ast.Module, errors: list) -> list:
+    """pylint's E0601 for pyflakes' undefined name read at module level (outside classes, whose bodies pylint
+    excuses, and functions) where the module binds the name further down (`print(LIMIT)` above `LIMIT = 3`)."""
+    names = set(module_names(tree, "")[0] or ())
+    scopes, stack = [], list(tree.body)  # the defs and classes of the module level, also inside its blocks
+    while stack:
+        s = stack.pop()
+        if type(s) in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            scopes.append((s.lineno, s.end_lineno))
+        elif type(s) in BLOCK_FIELDS:
+            stack += [x for f in BLOCK_FIELDS[type(s)] for x in getattr(s, f)]
+    out = []
+    for e in errors:
+        name = e.message.split("'")[1] if e.code == "E0602" and e.message.count("'") == 2 else None
+        if name in names and not any(a <= e.line <= b for a, b in scopes):
+            e = LintError(e.line, "E0601", f"Using variable {name!r} before assignment")
+        out.append(e)
+    return out
 
 
 def _ordered(errors) -> list[LintError]:
@@ -352,6 +375,8 @@ class FastLinter:
             extra = ParityChecks().run(tree, seen, [e.line for e in out if e.code == "E0602"])
             before = {e.line for e in extra if e.code == "E0601"}  # pylint's name for pyflakes' undefined name here
             out = [e for e in out if not (e.code == "E0602" and e.line in before)] + extra + _indent_errors(source, tree)
+            if any(e.code == "E0602" for e in out):
+                out = _bound_later(tree, out)
         seen.release()
         return _ordered(out), tree
 

@@ -12,11 +12,13 @@ import collections
 import pyflakes.checker
 
 from .definitions import (DEFS, FUNCTION_MEMBERS, IMPLICIT_CLASSMETHODS, LITERALS, NO_ARGS, SPECIAL_PARAMS,
-                                  SPECIAL_RETURNS, TYPE_MEMBERS, arity, builtin_members, callable_in, constructor,
-                                  import_guarded, imported_members, imports_of, method_of, module_file, star_exports,
-                                  top_names)
-from .flowcheck import FlowCheck, has_block, is_stub, meets_first, own_nodes, walk_body
+                                  SPECIAL_RETURNS, TYPE_MEMBERS, arity, builtin_members, callable_in, compiled_names, constructor,
+                                  dotted_members, dotted_name, import_guarded, imported_members, imports_of, method_of, module_file,
+                                  star_exports, top_names)
+from .flowcheck import FlowCheck, has_block, meets_first, own_nodes, walk_body
+from .inferred import OBJECT_MEMBERS, InferredChecks, is_generator, returns_none
 from .lintbase import LintError, walk_nodes
+from .modcache import TRY_NODES
 
 # %% auto 0
 __all__ = ['BUILTIN_NAMES', 'ParityChecks']
@@ -38,7 +40,7 @@ class _Calls:
             if len(node.args) < required or any(d is None for d in a.kw_defaults):
                 self.flag(node, "E1120", "No value for argument in function call")
 
-    def _check_calls(self, calls, named: dict):
+    def _check_calls(self, calls, named: dict, parents):
         """E1120/E1121/E1123 for calls of the program's classes and of functions and classes imported from installed
         modules (read statically, as pylint's astroid reads them) — what deleting argument lines leaves."""
         for node in calls:
@@ -54,6 +56,10 @@ class _Calls:
             elif type(f) is ast.Attribute and type(f.value) is ast.Name and f.value.id in self.imported:
                 mod, name = self.imported[f.value.id]
                 callee = callable_in(mod if name is None else f"{mod}.{name}", f.attr)
+            elif type(f) is ast.Attribute and type(f.value) is ast.Name and f.value.id == "self":
+                callee = self._self_method(node, f.attr, parents)  # `self.m(...)` of a plain method of the class
+            elif type(f) is ast.Attribute and (target := dotted_name(f, self.imported)):
+                callee = callable_in(*target)  # `logging.handlers.RotatingFileHandler(...)`
             if callee is not None:
                 for code, msg in arity(node, *callee):
                     self.flag(node, code, msg)
@@ -69,9 +75,7 @@ class _Calls:
             f = method_of(node, v.func.attr, parents)  # `x = self.method()`: pylint infers the method too
         if f is not None and (not f.decorator_list or (f is not self.funcs.get(getattr(v.func, "id", None)) and all(
                 type(d) is ast.Name and d.id in ("classmethod", "staticmethod") for d in f.decorator_list))) \
-                and not any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk_nodes(f)) \
-                and not any(isinstance(n, ast.Return) and n.value is not None for n in own_nodes(f)) \
-                and not (len(f.body) == 1 and isinstance(f.body[0], ast.Raise)) and not is_stub(f):
+                and not is_generator(f) and returns_none(f):
             if any(type(t) in (ast.Tuple, ast.List) for t in node.targets):
                 self.flag(node, "E0633", "Attempting to unpack a non-sequence")
             else:
@@ -159,7 +163,7 @@ class _Names:
     def _module_member(self, node, mod: str):
         "E1101 for `mod.attr` where the installed module (read statically) binds no `attr` and has no such submodule."
         f = module_file(mod)
-        names = top_names(f) if f else None
+        names = top_names(f) if f else compiled_names(mod) if f == "" else None  # `sys.pypy_version_info`
         a = node.attr
         if names is not None and a not in names and not (a.startswith("__") and a.endswith("__")) \
                 and module_file(f"{mod}.{a}") is None:
@@ -197,6 +201,9 @@ class _Imports:
                 guards.append(p)
         if not guarded:
             return
+        for g in guards:  # `COMMIT_ID = Union[str, None]` beside the imports: bound for type checkers only too
+            guarded |= {t.id for s in g.body if type(s) in (ast.Assign, ast.AnnAssign) and s.value is not None
+                        for t in (s.targets if type(s) is ast.Assign else [s.target]) if type(t) is ast.Name}
         inside = {id(n) for g in guards for n in walk_nodes(g)}
         for n in walk_nodes(tree):
             if id(n) in inside:
@@ -226,8 +233,11 @@ class _Imports:
             if f is None:
                 if not import_guarded(node, parents):
                     self.flag(node, "E0401", f"Unable to import {m!r}")
+                    self._missing_submodule(node, m)
                 continue
-            names = top_names(f) if f and type(node) is ast.ImportFrom else None
+            names = (top_names(f) if f else compiled_names(m) if f == "" else None) if type(node) is ast.ImportFrom else None
+            if names is not None and import_guarded(node, parents):
+                names = None  # pylint excuses a name missing from a module imported under `except ImportError` too
             if names is not None:
                 for a in node.names:
                     if a.name != "*" and a.name not in names and module_file(f"{m}.{a.name}") is None:
@@ -240,7 +250,7 @@ class _Members:
     def _own_members(self, cls: ast.ClassDef):
         """(members `cls`'s body defines, its `self.x` reads as (node, method), the methods assigning each `self.x`
         with their first line, the names the class body binds), in one walk; None if it makes attributes dynamically."""
-        body_names, reads, stores = set(), [], {}
+        body_names, reads, stores, augmented = set(), [], {}, set()
         for s in cls.body:
             method = s if type(s) in (ast.FunctionDef, ast.AsyncFunctionDef) else None
             if isinstance(s, DEFS):
@@ -250,8 +260,10 @@ class _Members:
                 if t is ast.Name:
                     if method is None and type(n.ctx) is ast.Store:
                         body_names.add(n.id)  # class attributes, not the locals of its methods (`d2f = self.d2f`)
+                elif t is ast.AugAssign:
+                    augmented.add(n.target)  # `self.n += 1` reads n and defines nothing to pylint
                 elif t is ast.Attribute and type(n.value) is ast.Name and n.value.id == "self":
-                    if type(n.ctx) is ast.Store:
+                    if type(n.ctx) is ast.Store and n not in augmented:
                         lines = stores.setdefault(n.attr, {})
                         lines[method] = min(lines.get(method, n.lineno), n.lineno)
                     else:
@@ -295,6 +307,8 @@ class _Members:
                 return builtin_members(b.id)
         elif type(b) is ast.Attribute and type(b.value) is ast.Name and b.value.id in self.imported:
             return imported_members(self.imported[b.value.id], b.attr)  # `lexer.Decoder`
+        elif type(b) is ast.Attribute:
+            return dotted_members(b, self.imported)  # `tornado.testing.AsyncHTTPTestCase`
         return None
 
     def _base_init(self, b, cls, named) -> bool:
@@ -342,7 +356,7 @@ class _Classes:
         if members is None:
             return
         for n, _ in self._own(cls)[1]:
-            if n.attr not in members and not (n.attr.startswith("__") and n.attr.endswith("__")):
+            if n.attr not in members and n.attr not in OBJECT_MEMBERS:  # `self.__slots__` of a class without them
                 self.flag(n, "E1101", f"Instance has no {n.attr!r} member")
         self._before_definition(cls, members)
 
@@ -395,7 +409,7 @@ class _Classes:
                 self.flag(f, code, f"{f.name} returns nothing")
 
 # %% ../nbs/03e_parity.ipynb
-class ParityChecks(FlowCheck, _Calls, _Names, _Imports, _Members, _Classes):
+class ParityChecks(FlowCheck, _Calls, _Names, _Imports, _Members, _Classes, InferredChecks):
     "The pylint errors pyflakes does not report (see the list above)."
 
     def __init__(self):
@@ -434,6 +448,7 @@ class ParityChecks(FlowCheck, _Calls, _Names, _Imports, _Members, _Classes):
             for c in classes:
                 self._missing_members(c, named)
                 self._super_init(c, named)
+                self._inferred_members(c, named, seen)
             reads = [n for n in seen.x_name_attrs if n.value.id in named]
             if reads:
                 self._class_attributes(tree, reads, named)
@@ -443,11 +458,13 @@ class ParityChecks(FlowCheck, _Calls, _Names, _Imports, _Members, _Classes):
             self._star_uses(seen.x_imports, seen.x_star_uses)
         if any(type(n) is ast.If for n in map(seen._parents.get, seen.x_imports)):
             self._type_checking_only(tree, seen)
+        if any(type(s) in TRY_NODES for s in tree.body):
+            self._handler_only(tree)
         for c in classes:
             self._methods(c)
         for node in seen.x_withs:  # `with (\n):` once the items' lines went: a literal is no context manager
             for it in node.items:
-                if type(it.context_expr) in LITERALS:
+                if type(it.context_expr) in LITERALS or self._no_context_manager(it.context_expr):
                     self.flag(it.context_expr, "E1129", "Context manager does not implement __enter__ and __exit__")
         for node in seen.x_empty_calls:
             # `f(\n)`: a call spread over lines with nothing left between its parentheses is what deleting its argument
@@ -458,7 +475,7 @@ class ParityChecks(FlowCheck, _Calls, _Names, _Imports, _Members, _Classes):
         if seen.x_attr_calls or calls:
             if not classes:
                 self.imported = imports_of(tree.body)
-            self._check_calls(calls + seen.x_attr_calls, {c.name: c for c in classes} if classes else {})
+            self._check_calls(calls + seen.x_attr_calls, {c.name: c for c in classes} if classes else {}, seen._parents)
         for node in assigns:
             self._check_assign(node, seen._parents)
         if seen.x_name_attrs or seen.x_name_subs:

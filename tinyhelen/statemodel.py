@@ -23,6 +23,14 @@ _GLOBAL_NAMES = {n for n in dir(builtins) if not n.startswith("_")}  # pylint's 
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match, ast.ExceptHandler,
              ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
 _TRIES = (ast.Try,) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
+
+
+def _guards_imports(s) -> bool:
+    "Does a `try` catch ImportError (its body's imports and their names then go unreported by pylint: E0401, E0611)?"
+    return any(type(n) is ast.Name and n.id in ("ImportError", "ModuleNotFoundError")
+               for x in s.handlers if x.type for n in walk_nodes(x.type))
+
+
 _UNIT_NODES = {ast.Name, ast.Attribute, ast.AugAssign, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.ExceptHandler,
                ast.MatchAs, ast.MatchStar, ast.arg, ast.MatchMapping, ast.Constant, ast.Assign, ast.Return, ast.Yield,
                ast.YieldFrom}  # the nodes `Units._new` records something for
@@ -115,6 +123,8 @@ class _Records:
                         risky = True  # a base's `__init__` call: without it, W0231 (the full check decides)
                 else:
                     abinds.add(x.attr)
+            elif t is ast.AugAssign and type(x.target) is ast.Attribute and getattr(x.target.value, "id", None) == "self":
+                aloads.add(x.target.attr)  # `self.n += 1` reads n (E1101 once its first assignment is deleted)
             elif t is ast.AugAssign and type(x.target) is ast.Name:
                 reads.add(x.target.id)
                 readat.setdefault(x.target.id, []).append((u, x.lineno - 1))
@@ -296,6 +306,8 @@ class _Statements:
                 fin = self._clause(prev, s.finalbody[0].lineno - 1, h, in_class)
                 self._block(s.finalbody, fin, in_class)
             self.tries.append((h, hs, fin, els))
+            for k in (self.kids[h] if _guards_imports(s) else ()):  # deleting a part can unguard an import: lint those
+                self.risky[k] = True
             return h
         if t is ast.Match:
             h = self._new(first, self._header_end(first, s.cases[0].pattern.lineno - 1), parent, [s.subject], in_class)
