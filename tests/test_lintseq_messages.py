@@ -72,6 +72,9 @@ CASES = [
     # E0302: a special method with the wrong number of parameters
     ("E0302", "class A:\n    def __del__(self, name):\n        return name\n"),
     ("E0302", "class A:\n    def __add__(self):\n        return 1\n"),
+    # a module pylint sees through an astroid brain: curses' ACS_* constants exist only after initscr()
+    ("", "import curses\n\n\ndef f(win):\n    win.addch(1, 1, curses.ACS_VLINE)\n"),
+    ("E1101", "import curses\n\n\ndef f(win):\n    win.addch(1, 1, curses.NOT_A_CONSTANT)\n"),
     # E1130: `-self` once the class's `__neg__` went
     ("E1130", "class D:\n    def __sub__(self, o):\n        return -self + o\n"),
 ]

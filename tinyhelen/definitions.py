@@ -8,8 +8,10 @@ from __future__ import annotations
 import ast
 import builtins
 import collections
+import functools
 import importlib.machinery
 import sys
+from pathlib import Path
 
 from .lintbase import walk_nodes
 from .modcache import TRY_NODES, absolute_module, forget_summaries, in_stdlib, module_summary, module_tree
@@ -17,8 +19,8 @@ from .modcache import TRY_NODES, absolute_module, forget_summaries, in_stdlib, m
 # %% auto 0
 __all__ = ['LITERALS', 'UNSUBSCRIPTABLE', 'IMPLICIT_CLASSMETHODS', 'SPECIAL_RETURNS', 'SPECIAL_PARAMS', 'DEFS', 'NO_ARGS',
            'FUNCTION_MEMBERS', 'TYPE_MEMBERS', 'module_file', 'top_names', 'compiled_names', 'import_guarded',
-           'star_exports', 'builtin_members', 'imports_of', 'imported_members', 'callable_in', 'constructor',
-           'method_of', 'arity', 'dotted_name', 'dotted_members', 'clear_module_caches']
+           'brain_members', 'star_exports', 'builtin_members', 'imports_of', 'imported_members', 'callable_in',
+           'constructor', 'method_of', 'arity', 'dotted_name', 'dotted_members', 'clear_module_caches']
 
 # %% ../nbs/03f_definitions.ipynb
 LITERALS = {ast.Constant, ast.JoinedStr, ast.List, ast.Tuple, ast.Dict, ast.Set}  # calling one: E1102 (not callable)
@@ -123,6 +125,29 @@ SPECIAL_RETURNS = {"__iter__": "E0301", "__len__": "E0303", "__bool__": "E0304",
                     "__str__": "E0307", "__bytes__": "E0308", "__hash__": "E0309", "__length_hint__": "E0310",
                     "__format__": "E0311", "__getnewargs__": "E0312", "__getnewargs_ex__": "E0313"}
 _EXPORTS: dict = {}  # module source file -> the names `from it import *` binds (None: not known)
+
+# %% ../nbs/03f_definitions.ipynb
+@functools.cache
+def _brain_packages() -> frozenset:
+    "Top-level packages astroid ships a brain plugin for (`brain_curses.py` -> curses, `brain_numpy_*` -> numpy)."
+    try:
+        import astroid.brain
+    except ImportError:
+        return frozenset()
+    stems = [p.stem[len("brain_"):] for p in Path(astroid.brain.__file__).parent.glob("brain_*.py")]
+    return frozenset(s for stem in stems for s in (stem, stem.split("_")[0]))
+
+
+@functools.cache
+def brain_members(mod: str) -> frozenset:
+    "Members astroid (with its brains) gives module `mod`; empty when it has no brain or astroid cannot build it."
+    if mod.split(".")[0] not in _brain_packages():
+        return frozenset()
+    try:
+        from astroid import MANAGER
+        return frozenset(MANAGER.ast_from_module_name(mod).locals)
+    except Exception:  # astroid's own failure: the static reading stands
+        return frozenset()
 
 # %% ../nbs/03f_definitions.ipynb
 SPECIAL_PARAMS = {"__exit__": 3, "__aexit__": 3, "__enter__": 0, "__aenter__": 0, "__getitem__": 1, "__setitem__": 2,

@@ -12,7 +12,7 @@ import collections
 import pyflakes.checker
 
 from .definitions import (DEFS, FUNCTION_MEMBERS, IMPLICIT_CLASSMETHODS, LITERALS, NO_ARGS, SPECIAL_PARAMS,
-                                  SPECIAL_RETURNS, TYPE_MEMBERS, arity, builtin_members, callable_in, compiled_names, constructor,
+                                  SPECIAL_RETURNS, TYPE_MEMBERS, arity, brain_members, builtin_members, callable_in, compiled_names, constructor,
                                   dotted_members, dotted_name, import_guarded, imported_members, imports_of, method_of, module_file,
                                   star_exports, top_names)
 from .flowcheck import FlowCheck, has_block, meets_first, own_nodes, walk_body
@@ -166,7 +166,7 @@ class _Names:
         names = top_names(f) if f else compiled_names(mod) if f == "" else None  # `sys.pypy_version_info`
         a = node.attr
         if names is not None and a not in names and not (a.startswith("__") and a.endswith("__")) \
-                and module_file(f"{mod}.{a}") is None:
+                and module_file(f"{mod}.{a}") is None and a not in brain_members(mod):
             self.flag(node, "E1101", f"Module {mod!r} has no {a!r} member")
 
 # %% ../nbs/03e_parity.ipynb
