@@ -19,8 +19,8 @@ from .core import atomic_write, markdown_table
 from .sweep import collect, load_sweep, status, sweep_dir_for
 
 # %% auto 0
-__all__ = ['DEFAULT_NOTE', 'is_label', 'seed_table', 'markdown', 'split_wide', 'summarize', 'reader_outputs', 'clean_outputs',
-           'publish', 'add_cli']
+__all__ = ['DEFAULT_NOTE', 'is_label', 'seed_table', 'markdown', 'split_wide', 'code_commits', 'summarize', 'reader_outputs',
+           'clean_outputs', 'publish', 'add_cli']
 
 # %% ../nbs/14_report.ipynb
 def is_label(key: str, value) -> bool:
@@ -106,6 +106,19 @@ def split_wide(df: pd.DataFrame, max_cols: int = 9) -> list[pd.DataFrame]:
     return out
 
 # %% ../nbs/14_report.ipynb
+def code_commits(sweep, sdir: Path) -> str:
+    "The commits (short) the sweep's finished runs were made at, from their tracking records; 'unknown' without any."
+    seen = {}
+    for r in sweep.runs:
+        for meta in r.dir(sdir).glob("tracking/*/*/meta.json"):
+            m = json.loads(meta.read_text(encoding="utf-8"))
+            c = str(m.get("commit", "unknown"))[:7]
+            seen[c] = seen.get(c, False) or bool(m.get("dirty"))
+    if not seen:
+        return "unknown"
+    return ", ".join(f"commit `{c}`" + (" (with uncommitted changes)" if d else "") for c, d in sorted(seen.items()))
+
+# %% ../nbs/14_report.ipynb
 DEFAULT_NOTE = ("These numbers come from the runs listed below, at the sizes their parameters say. Small runs "
                 "(the smoke profile: tiny models, tens of steps, the embedded sample) check that every experiment "
                 "runs end to end; they are too small to show the papers' effects, so do not read them as evidence "
@@ -139,7 +152,7 @@ def summarize(path: str,  # sweep YAML file, e.g. sweeps/smoke.yaml
     done = sum((status(r, sdir) or {}).get("status") == "done" for r in sweep.runs)
     parts = [f"# Results: sweep `{sweep.name}`\n",
              f"> Written by `tinyhelen sweep summary {path}` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC "
-             f"from `{_shown(sdir, sweep.base)}`: {len(sweep.runs)} runs, {done} done.\n",
+             f"from `{_shown(sdir, sweep.base)}`: {len(sweep.runs)} runs, {done} done; code: {code_commits(sweep, sdir)}.\n",
              f"**Read this first.** {note.strip()}\n"]
     for entry, runs in by_entry.items():
         nb = Path(runs[0].notebook).stem
@@ -152,7 +165,6 @@ def summarize(path: str,  # sweep YAML file, e.g. sweeps/smoke.yaml
             res = r.dir(sdir) / "results.json"
             if st["status"] == "done" and res.exists():
                 data = json.loads(res.read_text())
-                # the section heading names the experiment: a column repeating it is noise
                 # the heading names the experiment (a column repeating it is noise); foreach values tell chained runs apart
                 rows += [{**r.tags, **{k: v for k, v in d.items() if k != "experiment"}}
                          for d in (data if isinstance(data, list) else [data])]
