@@ -208,7 +208,9 @@ class _Collecting(_LeanWalk):
 
     def ASSIGN(self, node):
         self.x_assigns.append(node)
-        super().ASSIGN(node)
+        self.handleNode(node.value, node)  # pyflakes' ASSIGN (the value, then the targets) without its slower omit walk
+        for t in node.targets:
+            self.handleNode(t, node)
 
     def CLASSDEF(self, node):
         self.x_classes.append(node)
