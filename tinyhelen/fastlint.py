@@ -178,7 +178,7 @@ class _Collecting(_LeanWalk):
         self.x_calls, self.x_assigns, self.x_classes, self.x_subs, self.x_raises, self.x_defs = [], [], [], [], [], {}
         self.x_literal_calls, self.x_dels, self.x_imports, self.x_withs, self.x_empty_calls = [], [], [], [], []
         self.x_star_uses, self.x_attr_calls, self.x_name_attrs, self.x_name_subs, self.x_unary = [], [], [], [], []
-        self.x_import_names, self.x_mod_attrs, self.x_globals, self.x_self_unary = set(), [], [], []
+        self.x_import_names, self.x_mod_attrs, self.x_globals, self.x_self_unary, self.x_fors = set(), [], [], [], []
         self._typing = typing  # False: no name can be bound to typing/typing_extensions (the text never says "typing")
         super().__init__(tree, *args, **kw)
 
@@ -208,7 +208,9 @@ class _Collecting(_LeanWalk):
 
     def ASSIGN(self, node):
         self.x_assigns.append(node)
-        super().ASSIGN(node)
+        self.handleNode(node.value, node)  # pyflakes' ASSIGN (the value, then the targets) without its slower omit walk
+        for t in node.targets:
+            self.handleNode(t, node)
 
     def CLASSDEF(self, node):
         self.x_classes.append(node)
@@ -289,6 +291,25 @@ class LeanChecker(_Collecting):
 
     ASYNCWITH = WITH
 
+    # pyflakes' FOR (its comprehension's too) walks the iterable first, then the other fields through its slower
+    # `iter_child_nodes`; these visit the same nodes in the same order
+    def FOR(self, node):
+        self.x_fors.append(node)  # the loops `_drop_loop_carried` looks in
+        self.handleNode(node.iter, node)
+        self.handleNode(node.target, node)
+        for s in node.body:
+            self.handleNode(s, node)
+        for s in node.orelse:
+            self.handleNode(s, node)
+
+    ASYNCFOR = FOR
+
+    def COMPREHENSION(self, node):
+        self.handleNode(node.iter, node)
+        self.handleNode(node.target, node)
+        for x in node.ifs:
+            self.handleNode(x, node)
+
 
 for _k, _v in vars(pyflakes.checker.Checker).items():  # handlers that are pyflakes' handleChildren: use the lean one
     if _v is pyflakes.checker.Checker.handleChildren and getattr(LeanChecker, _k) is _v:  # not one a mixin defines (ATTRIBUTE)
@@ -302,23 +323,29 @@ def _handler(node_class):
     return f
 
 # %% ../nbs/03d_fastlint.ipynb
-def _drop_loop_carried(tree, msgs):
+def _drop_loop_carried(loops, msgs):
     """Drop pyflakes' undefined names that the body of a `for` loop around the use assigns (`+=`
     included): pylint assumes an earlier iteration did (`for c in s: if c != last: last = c`) and
-    reports nothing there. It grants this to `for` loops only, not to `while` loops."""
-    loops = [n for n in walk_nodes(tree) if isinstance(n, (ast.For, ast.AsyncFor))]
+    reports nothing there. It grants this to `for` loops only, not to `while` loops. (`loops`: the
+    check's `for` loops, `LeanChecker.x_fors`.)"""
     if not loops:
         return msgs
-    keep = []
+    keep, bound = [], {}  # loop -> the names it binds (walked once, and only if a message falls inside it)
     for m in msgs:
         if type(m) is pm.UndefinedName:
             name, line = m.message_args[0], m.lineno
-            if any(lp.body[0].lineno <= line <= lp.end_lineno and any(
-                    isinstance(x, ast.Name) and x.id == name and not isinstance(x.ctx, ast.Load) for x in walk_nodes(lp))
-                   for lp in loops):
+            if any(lp.body[0].lineno <= line <= lp.end_lineno and name in _loop_bound(lp, bound) for lp in loops):
                 continue
         keep.append(m)
     return keep
+
+
+def _loop_bound(loop, memo: dict) -> set:
+    "The names `loop` stores or deletes anywhere inside (remembered in `memo`)."
+    out = memo.get(loop)
+    if out is None:
+        out = memo[loop] = {x.id for x in walk_nodes(loop) if type(x) is ast.Name and type(x.ctx) is not ast.Load}
+    return out
 
 
 def _bound_later(tree: ast.Module, errors: list) -> list:
@@ -369,7 +396,7 @@ class FastLinter:
         seen = LeanChecker(tree, "<state>", typing="typing" in source)
         msgs = seen.messages  # only the counted ones were made (`LeanChecker.report`)
         if any(type(m) is pm.UndefinedName for m in msgs):
-            msgs = _drop_loop_carried(tree, msgs)
+            msgs = _drop_loop_carried(seen.x_fors, msgs)
         out = [LintError(m.lineno, _PYFLAKES_ERRORS[type(m)], m.message % m.message_args) for m in msgs]
         if self.extra:
             extra = ParityChecks().run(tree, seen, [e.line for e in out if e.code == "E0602"])
@@ -408,7 +435,7 @@ class StructStateLinter(StateLinter):
 
     def __init__(self, linter, lines: list[str]):
         super().__init__(linter, lines)
-        self.judged, self.builds, self.flows, self._models, self._trees = 0, 0, 0, {}, {}
+        self.judged, self.builds, self.flows, self._models, self._trees, self._parsed = 0, 0, 0, {}, {}, {}
 
     def _model(self, base: list[int]):
         k = tuple(base)
@@ -443,9 +470,13 @@ class StructStateLinter(StateLinter):
 
     def _lint(self, present: list[int], key: tuple):
         errs, tree = self.linter.check_tree(render(self.lines, present))
+        self._parsed[key] = tree is not None  # (LintSeq asks of the program: refused if it does not parse)
         if not errs:
             self._trees[key] = tree  # parsed once: a model of this state, if one is needed, starts from it
         return errs
+
+    def parses(self, present: list[int]) -> bool | None:
+        return self._parsed.get(tuple(present))
 
     def _flow(self, present: list[int]) -> set[int] | None:
         "Error lines of a state whose only possible errors are the flow check's (None: it did not parse; lint it)."

@@ -63,6 +63,10 @@ class StateLinter:
     def _lint(self, present: list[int], key: tuple):
         return self.linter.check(render(self.lines, present))
 
+    def parses(self, present: list[int]) -> bool | None:
+        "Whether the text of a state this linter checked parses (None: not known here)."
+        return None
+
 # %% ../nbs/03_lintbase.ipynb
 BLOCK_FIELDS = {ast.If: ("body", "orelse"), ast.For: ("body", "orelse"), ast.AsyncFor: ("body", "orelse"),
                  ast.While: ("body", "orelse"), ast.With: ("body",), ast.AsyncWith: ("body",),

@@ -321,12 +321,12 @@ class LintSeqResult:
     first_deletion: list[int] = field(default_factory=list)  # lines each sequence's first deletion removed
 
 
-def admit(program: str, bad, sweep_errors: bool) -> int:
+def admit(program: str, bad, sweep_errors: bool, parses: bool | None = None) -> int:
     """Whether a checked program is sampled: `bad` are its error lines. An unparsable one never is; one with lint
     errors is refused unless `sweep_errors` (the paper's sampler: its error lines go in the first deletion).
-    Returns how many lines had errors."""
+    `parses`: whether the program parses, if the linter already knows (None: parse it). Returns how many lines had errors."""
     if bad:
-        if _unparsable(program):
+        if _unparsable(program) if parses is None else not parses:
             raise ProgramRejected("unparsable", f"line(s) {sorted(b + 1 for b in bad)[:5]}")
         if not sweep_errors:
             raise ProgramRejected("lint-errors", f"line(s) {sorted(b + 1 for b in bad)[:5]}")
@@ -344,7 +344,10 @@ def lintseq(program: str, n: int = 5, seed: int = 1, linter=None, check_clean: b
     if not lines:
         raise ProgramRejected("empty")
     sl = prepare(linter, lines)
-    pre = admit(program, sl.errors(list(range(len(lines)))), sweep_errors) if check_clean else 0
+    pre = 0
+    if check_clean:
+        whole = list(range(len(lines)))
+        pre = admit(program, sl.errors(whole), sweep_errors, sl.parses(whole))
     seqs, all_states, ind, cand, first = [], [], indents(lines), candidates(lines), []
     for j in range(n):
         states = backward_states(lines, sl, _rng(seed, program, j, "lintseq"), max_steps, check_clean and not pre, ind, cand)
