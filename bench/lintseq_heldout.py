@@ -217,6 +217,28 @@ def agreement(progs: list[str], res: list, verdict: dict):
     return sorted({s for s in states if verdict[s]})
 
 
+def program_agreement(progs: list[str], res: list, verdict: dict, fast) -> None:
+    """Whole programs judged by both linters, both ways. The state table above only sees states fast mode emitted;
+    a program fast mode finds errors in that pylint does not (stricter) gets a sweep the paper's sampler would not
+    make, and one whose pylint-only errors fast mode misses (more lenient) is sampled as if clean."""
+    stricter, lenient = collections.Counter(), collections.Counter()
+    n_strict = n_lenient = 0
+    for p, r in zip(progs, res):
+        if isinstance(r, str):
+            continue
+        theirs = verdict[normalize(p)]
+        if r.preexisting and not theirs:
+            n_strict += 1
+            stricter.update({e.code for e in fast.check(normalize(p))})
+        elif not r.preexisting and theirs:
+            n_lenient += 1
+            lenient.update({e.code for e in theirs})
+    kept = sum(not isinstance(r, str) for r in res)
+    print(f"\nWhole programs, fast mode vs pylint (of {kept} sampled): fast mode finds errors pylint does not in "
+          f"**{n_strict}** ({dict(stricter.most_common()) or 'none'}); pylint finds errors fast mode does not in "
+          f"**{n_lenient}** ({dict(lenient.most_common()) or 'none'}).\n")
+
+
 def timed(progs, linter, seqs, seed) -> float:
     t = time.perf_counter()
     sample_all(progs, linter, seqs, seed)
@@ -295,6 +317,7 @@ def main():
           f"their first deletion removed {sum(sum(r.first_deletion) for r in swept) / max(1, sum(len(r.first_deletion) for r in swept)):.1f} "
           f"lines on average.\n")
     rejected = agreement(progs, res, verdict)
+    program_agreement(progs, res, verdict, fast)
     for s in rejected[:a.show]:
         print("-----\n" + s + ">>> " + str(verdict[s]))
     if a.speed_programs:
