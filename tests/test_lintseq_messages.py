@@ -75,6 +75,8 @@ CASES = [
     # a module pylint sees through an astroid brain: curses' ACS_* constants exist only after initscr()
     ("", "import curses\n\n\ndef f(win):\n    win.addch(1, 1, curses.ACS_VLINE)\n"),
     ("E1101", "import curses\n\n\ndef f(win):\n    win.addch(1, 1, curses.NOT_A_CONSTANT)\n"),
+    ("", "from curses import ACS_VLINE\n\nX = ACS_VLINE\n"),  # the same brain member, imported by name (E0611)
+    ("E0611", "from curses import NOT_A_CONSTANT\n\nX = NOT_A_CONSTANT\n"),
     # E1130: `-self` once the class's `__neg__` went
     ("E1130", "class D:\n    def __sub__(self, o):\n        return -self + o\n"),
 ]

@@ -19,8 +19,9 @@ from .modcache import TRY_NODES, absolute_module, forget_summaries, in_stdlib, m
 # %% auto 0
 __all__ = ['LITERALS', 'UNSUBSCRIPTABLE', 'IMPLICIT_CLASSMETHODS', 'SPECIAL_RETURNS', 'SPECIAL_PARAMS', 'DEFS', 'NO_ARGS',
            'FUNCTION_MEMBERS', 'TYPE_MEMBERS', 'module_file', 'top_names', 'compiled_names', 'import_guarded',
-           'brain_members', 'star_exports', 'builtin_members', 'imports_of', 'imported_members', 'callable_in',
-           'constructor', 'method_of', 'arity', 'dotted_name', 'dotted_members', 'clear_module_caches']
+           'brain_members', 'module_names', 'lacks', 'star_exports', 'builtin_members', 'imports_of',
+           'imported_members', 'callable_in', 'constructor', 'method_of', 'arity', 'dotted_name', 'dotted_members',
+           'clear_module_caches']
 
 # %% ../nbs/03f_definitions.ipynb
 LITERALS = {ast.Constant, ast.JoinedStr, ast.List, ast.Tuple, ast.Dict, ast.Set}  # calling one: E1102 (not callable)
@@ -83,7 +84,7 @@ def top_names(path: str):
         base = module_file(m)
         if base is None:
             continue  # a module not installed (`wandb.proto.v7`): pylint takes no names from it
-        sub = top_names(base) if base else compiled_names(m)
+        sub = module_names(m)
         if sub is None:
             return None
         names |= sub
@@ -148,6 +149,17 @@ def brain_members(mod: str) -> frozenset:
         return frozenset(MANAGER.ast_from_module_name(mod).locals)
     except Exception:  # astroid's own failure: the static reading stands
         return frozenset()
+
+
+def module_names(mod: str):
+    "Names installed module `mod` binds, read as pylint reads it (its source, or a compiled module's `dir()`); None: unknown."
+    f = module_file(mod)
+    return None if f is None else top_names(f) if f else compiled_names(mod)
+
+
+def lacks(mod: str, name: str, names) -> bool:
+    "Is `name` missing from module `mod` (whose `names` were read): not bound there, no such submodule, no brain member?"
+    return name not in names and module_file(f"{mod}.{name}") is None and name not in brain_members(mod)
 
 # %% ../nbs/03f_definitions.ipynb
 SPECIAL_PARAMS = {"__exit__": 3, "__aexit__": 3, "__enter__": 0, "__aenter__": 0, "__getitem__": 1, "__setitem__": 2,

@@ -12,9 +12,9 @@ import collections
 import pyflakes.checker
 
 from .definitions import (DEFS, FUNCTION_MEMBERS, IMPLICIT_CLASSMETHODS, LITERALS, NO_ARGS, SPECIAL_PARAMS,
-                                  SPECIAL_RETURNS, TYPE_MEMBERS, arity, brain_members, builtin_members, callable_in, compiled_names, constructor,
-                                  dotted_members, dotted_name, import_guarded, imported_members, imports_of, method_of, module_file,
-                                  star_exports, top_names)
+                                  SPECIAL_RETURNS, TYPE_MEMBERS, arity, builtin_members, callable_in, constructor, dotted_members,
+                                  dotted_name, import_guarded, imported_members, imports_of, lacks, method_of, module_file,
+                                  module_names, star_exports)
 from .flowcheck import FlowCheck, has_block, meets_first, own_nodes, walk_body
 from .inferred import OBJECT_MEMBERS, InferredChecks, is_generator, returns_none
 from .lintbase import LintError, walk_nodes
@@ -162,11 +162,9 @@ class _Names:
 
     def _module_member(self, node, mod: str):
         "E1101 for `mod.attr` where the installed module (read statically) binds no `attr` and has no such submodule."
-        f = module_file(mod)
-        names = top_names(f) if f else compiled_names(mod) if f == "" else None  # `sys.pypy_version_info`
+        names = module_names(mod)  # a compiled module's too: `sys.pypy_version_info`
         a = node.attr
-        if names is not None and a not in names and not (a.startswith("__") and a.endswith("__")) \
-                and module_file(f"{mod}.{a}") is None and a not in brain_members(mod):
+        if names is not None and not (a.startswith("__") and a.endswith("__")) and lacks(mod, a, names):
             self.flag(node, "E1101", f"Module {mod!r} has no {a!r} member")
 
 # %% ../nbs/03e_parity.ipynb
@@ -235,12 +233,12 @@ class _Imports:
                     self.flag(node, "E0401", f"Unable to import {m!r}")
                     self._missing_submodule(node, m)
                 continue
-            names = (top_names(f) if f else compiled_names(m) if f == "" else None) if type(node) is ast.ImportFrom else None
+            names = module_names(m) if type(node) is ast.ImportFrom else None
             if names is not None and import_guarded(node, parents):
                 names = None  # pylint excuses a name missing from a module imported under `except ImportError` too
             if names is not None:
                 for a in node.names:
-                    if a.name != "*" and a.name not in names and module_file(f"{m}.{a.name}") is None:
+                    if a.name != "*" and lacks(m, a.name, names):
                         self.flag(node, "E0611", f"No name {a.name!r} in module {m!r}")
 
 # %% ../nbs/03e_parity.ipynb
