@@ -19,7 +19,7 @@ from .modcache import TRY_NODES, absolute_module, forget_summaries, in_stdlib, m
 # %% auto 0
 __all__ = ['LITERALS', 'UNSUBSCRIPTABLE', 'IMPLICIT_CLASSMETHODS', 'SPECIAL_RETURNS', 'SPECIAL_PARAMS', 'DEFS', 'NO_ARGS',
            'FUNCTION_MEMBERS', 'TYPE_MEMBERS', 'module_file', 'top_names', 'compiled_names', 'import_guarded',
-           'brain_members', 'module_names', 'lacks', 'star_exports', 'builtin_members', 'imports_of',
+           'brain_members', 'installed_names', 'lacks', 'star_exports', 'builtin_members', 'imports_of',
            'imported_members', 'callable_in', 'constructor', 'method_of', 'arity', 'dotted_name', 'dotted_members',
            'clear_module_caches']
 
@@ -84,7 +84,7 @@ def top_names(path: str):
         base = module_file(m)
         if base is None:
             continue  # a module not installed (`wandb.proto.v7`): pylint takes no names from it
-        sub = module_names(m)
+        sub = installed_names(m)
         if sub is None:
             return None
         names |= sub
@@ -151,7 +151,7 @@ def brain_members(mod: str) -> frozenset:
         return frozenset()
 
 
-def module_names(mod: str):
+def installed_names(mod: str):
     "Names installed module `mod` binds, read as pylint reads it (its source, or a compiled module's `dir()`); None: unknown."
     f = module_file(mod)
     return None if f is None else top_names(f) if f else compiled_names(mod)

@@ -13,8 +13,8 @@ import pyflakes.checker
 
 from .definitions import (DEFS, FUNCTION_MEMBERS, IMPLICIT_CLASSMETHODS, LITERALS, NO_ARGS, SPECIAL_PARAMS,
                                   SPECIAL_RETURNS, TYPE_MEMBERS, arity, builtin_members, callable_in, constructor, dotted_members,
-                                  dotted_name, import_guarded, imported_members, imports_of, lacks, method_of, module_file,
-                                  module_names, star_exports)
+                                  dotted_name, import_guarded, imported_members, imports_of, installed_names, lacks, method_of,
+                                  module_file, star_exports)
 from .flowcheck import FlowCheck, has_block, meets_first, own_nodes, walk_body
 from .inferred import OBJECT_MEMBERS, InferredChecks, is_generator, returns_none
 from .lintbase import LintError, walk_nodes
@@ -162,7 +162,7 @@ class _Names:
 
     def _module_member(self, node, mod: str):
         "E1101 for `mod.attr` where the installed module (read statically) binds no `attr` and has no such submodule."
-        names = module_names(mod)  # a compiled module's too: `sys.pypy_version_info`
+        names = installed_names(mod)  # a compiled module's too: `sys.pypy_version_info`
         a = node.attr
         if names is not None and not (a.startswith("__") and a.endswith("__")) and lacks(mod, a, names):
             self.flag(node, "E1101", f"Module {mod!r} has no {a!r} member")
@@ -233,7 +233,7 @@ class _Imports:
                     self.flag(node, "E0401", f"Unable to import {m!r}")
                     self._missing_submodule(node, m)
                 continue
-            names = module_names(m) if type(node) is ast.ImportFrom else None
+            names = installed_names(m) if type(node) is ast.ImportFrom else None
             if names is not None and import_guarded(node, parents):
                 names = None  # pylint excuses a name missing from a module imported under `except ImportError` too
             if names is not None:
