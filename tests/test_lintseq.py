@@ -116,17 +116,21 @@ SHORTCUT_PROGRAMS = [
 ]
 
 
-def test_shortcut_verdicts_are_the_full_checks():
-    "Every state fast mode judges without linting gets the full check's error lines; sequences are unchanged."
+def _verified(programs, sweep_errors=False, n=10, seeds=(1, 2)):
+    """Sample `programs` with fast mode, checking every state it judges without linting against the full check
+    and its sequences against fast mode without the shortcut: (states judged, of them from a program with
+    errors while some of its error lines stood, wrong verdicts)."""
     plain = FastLinter(deletion_shortcut=False)
-    judged, wrong = [0], []
+    judged, standing, wrong = [0], [0], []
 
     class Verifying(StructStateLinter):
         def errors(self, present, base=None):
             before = self.judged
+            below = base is None and self._dirty is not None and self._below(present)[1]
             out = super().errors(present, base)
             if self.judged > before:
                 judged[0] += 1
+                standing[0] += bool(below)
                 full = {present[min(max(e.line, 1), len(present)) - 1] for e in plain.check(render(self.lines, present))}
                 if full != out:
                     wrong.append(render(self.lines, present))
@@ -136,13 +140,72 @@ def test_shortcut_verdicts_are_the_full_checks():
         def state_linter(self, lines):  # the seam LintSeq asks for a program's state linter
             return Verifying(self, lines)
 
-    for prog in SHORTCUT_PROGRAMS:
-        assert not plain.check(prog)
-        for seed in (1, 2):
-            want = lintseq(prog, n=10, seed=seed, linter=plain, check_clean=True).sequences
-            res = lintseq(prog, n=10, seed=seed, linter=VerifyingLinter(), check_clean=True)
-            assert res.sequences == want and res.judged > 0
-    assert judged[0] > 100 and not wrong, wrong[:1]
+    for prog in programs:
+        for seed in seeds:
+            kw = dict(n=n, seed=seed, check_clean=True, sweep_errors=sweep_errors)
+            assert lintseq(prog, linter=VerifyingLinter(), **kw).sequences == lintseq(prog, linter=plain, **kw).sequences
+    return judged[0], standing[0], wrong
+
+
+def test_shortcut_verdicts_are_the_full_checks():
+    "Every state fast mode judges without linting gets the full check's error lines; sequences are unchanged."
+    assert not any(FAST.check(p) for p in SHORTCUT_PROGRAMS + MODEL_GAPS)
+    judged, _, wrong = _verified(SHORTCUT_PROGRAMS)
+    assert judged > 100 and not wrong, wrong[:1]
+    judged, _, wrong = _verified(MODEL_GAPS, seeds=range(1, 7))
+    assert judged > 20 and not wrong, wrong[:1]
+
+
+# Deletions the statement model once judged wrong (issue 15's verification against the full check): a star
+# import (undefined names appear), `__getattr__` (missing members appear), a class attribute read as
+# `Klass.attr`, and a decorated one-line `def` (its header ended at the decorator: the sweep never ended).
+MODEL_GAPS = [
+    'from os.path import *\n\n\ndef f(p):\n    return join(p, "x"), dirname(p)\n',
+    'class Lazy:\n    def get(self):\n        return self.value, self.other\n\n    def __getattr__(self, name):\n        return name\n',
+    'class Buf:\n    _heap = []\n\n    def take(self, n):\n        return Buf._heap[:n]\n',
+    'from abc import ABCMeta, abstractmethod\n\n\nclass Atom(metaclass=ABCMeta):\n    def name(self):\n        return "a"\n\n'
+    '    @abstractmethod\n    def resolve(self, env) -> str: ...\n',
+]
+
+# Programs that already have lint errors, swept into the first deletion: the shortcut judges the states cut
+# below their error lines, and states that keep error lines no deletion can mend (a missing module, a relative
+# import, a name nothing binds); `Item` (bound in a class) and `count` (bound later) are errors it must lint.
+WITH_ERRORS = [
+    'import os\nimport no_such_module_for_lintseq as nm\nfrom .sibling import helper\n\n\ndef f(p):\n'
+    '    q = os.path.join(p, "x")\n    if q:\n        r = helper(q)\n    else:\n        r = nm.make(q)\n'
+    '    return undefined_thing(r), q\n\n\ndef g(x):\n    y = x * 2\n    return y + missing_total\n',
+    'import collections\n\n\nclass Queue:\n    Item = int\n\n    def __init__(self):\n        self.items = collections.deque()\n\n'
+    '    def put(self, item: Item) -> None:\n        self.items.append(item)\n\n    def first(self):\n'
+    '        return Queue.Item(self.items[0]) + unknown_offset\n',
+    'def total(xs):\n    for x in xs:\n        count += x\n    count = 0\n    return count, no_such_name\n\n\n'
+    'def mean(xs):\n    s = sum(xs)\n    return s / len(xs)\n',
+]
+
+
+def test_shortcut_verdicts_on_programs_with_errors():
+    "With pre-existing errors swept (the corpus runner's default), judged verdicts are still the full check's."
+    assert all(FAST.check(p) for p in WITH_ERRORS)
+    judged, standing, wrong = _verified(WITH_ERRORS, sweep_errors=True, seeds=range(1, 5))
+    assert judged > 50 and standing > 5 and not wrong, wrong[:1]
+
+
+def test_a_sweep_that_cannot_shrink_fails_loudly():
+    "A state linter that blames lines outside the state would loop forever: LintSeq stops with an error instead."
+    class Blaming(FastLinter):
+        def state_linter(self, lines):
+            inner = StructStateLinter(self, lines)
+
+            class Wrong:
+                calls = judged = 0
+
+                def errors(self, present, base=None):
+                    return {0} if 0 not in present else inner.errors(present, base)
+
+                def parses(self, present):
+                    return True
+            return Wrong()
+    with pytest.raises(RuntimeError, match="outside the state"):
+        lintseq("import os\n\n\ndef f():\n    return os.sep\n", n=3, linter=Blaming())
 
 
 # States fast mode accepted on third-party code although pylint rejects them (issue 15), one per message kind:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import re
 import sys
 
 import pyflakes.checker
@@ -430,12 +431,17 @@ class FastLinter:
         return StructStateLinter(self, lines) if self.deletion_shortcut else StateLinter(self, lines)
 
 # %% ../nbs/03d_fastlint.ipynb
+_UNMENDABLE = {"E0401", "E0402", "E0611"}  # the import line alone decides
+_QUOTED = re.compile(r"'([^']+)'")
+
+
 class StructStateLinter(StateLinter):
     "A state linter that judges states cut from a modelled clean state from the deleted units, and lints the rest."
 
     def __init__(self, linter, lines: list[str]):
         super().__init__(linter, lines)
         self.judged, self.builds, self.flows, self._models, self._trees, self._parsed = 0, 0, 0, {}, {}, {}
+        self._dirty = None  # (the whole program's lines, its errors) when it parses but has lint errors
 
     def _model(self, base: list[int]):
         k = tuple(base)
@@ -452,9 +458,14 @@ class StructStateLinter(StateLinter):
         key = tuple(present)
         if key in self._seen:
             return self._seen[key]
+        standing = frozenset()
+        if base is None and self._dirty is not None:
+            base, standing = self._below(present)
         m = self._model(base) if base is not None else None
+        if m is not None and standing and not self._lasting(m, present):
+            m = None
         if m is not None:
-            v = m.judge(present, base)
+            v = m.judge(present, base, standing)
             if v is FLOW:
                 v = self._flow(present)
             if v is not None:
@@ -471,9 +482,32 @@ class StructStateLinter(StateLinter):
     def _lint(self, present: list[int], key: tuple):
         errs, tree = self.linter.check_tree(render(self.lines, present))
         self._parsed[key] = tree is not None  # (LintSeq asks of the program: refused if it does not parse)
-        if not errs:
+        if not errs or (tree is not None and len(present) == len(self.lines)):
             self._trees[key] = tree  # parsed once: a model of this state, if one is needed, starts from it
+        if errs and tree is not None and len(present) == len(self.lines):
+            self._dirty = (present, errs)
         return errs
+
+    def _below(self, present: list[int]):
+        """What a state cut from the program (which has lint errors) is judged from: the whole program as base,
+        and the lines of `present` that have errors in it (none: the cut is judged as one from a clean program)."""
+        whole, errs = self._dirty
+        keep = set(present)
+        return whole, frozenset(e.line - 1 for e in errs if e.line - 1 in keep)
+
+    def _lasting(self, m, present: list[int]) -> bool:
+        """Are all the program's errors on the lines of `present` ones no deletion mends: imports that cannot
+        resolve (E0401, E0402, E0611), or names nothing in the program binds (E0602)?"""
+        keep = set(present)
+        for e in self._dirty[1]:
+            if e.line - 1 not in keep or e.code in _UNMENDABLE:
+                continue
+            if e.code != "E0602" or not m.locate:
+                return False
+            name = _QUOTED.search(e.message)
+            if name is None or name[1] in m.binders or name[1] in m.declared:
+                return False
+        return True
 
     def parses(self, present: list[int]) -> bool | None:
         return self._parsed.get(tuple(present))

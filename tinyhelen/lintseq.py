@@ -171,14 +171,18 @@ def backward_states(lines: list[str], state_linter, rng: random.Random, max_step
         cum = list(accumulate([weight[p] for p in pool]))
         i = pool[bisect(cum, uniform() * (cum[-1] + 0.0), 0, len(pool) - 1)]  # `rng.choices(pool, weights)[0]`, unchecked
         gone = {i, *children(i, present, ind)}
+        rest = [p for p in present if p not in gone]
         while True:
-            rest = [p for p in present if p not in gone]
             bad = state_linter.errors(rest, present if base_clean else None)
             if not bad:
                 break
             for b in bad:
                 gone.add(b)
                 gone.update(children(b, rest, ind))
+            n = len(rest)
+            rest = [p for p in present if p not in gone]
+            if len(rest) == n:  # blamed lines outside the state: the sweep would never end
+                raise RuntimeError(f"{type(state_linter).__name__} blamed lines {sorted(set(bad) - set(rest))} outside the state")
         present = rest
         states.append(present)
         base_clean = True

@@ -93,6 +93,8 @@ class _Records:
         scope, chain, decl, in_func = self._scopes[-1], self._chain[-1], self._decl[-1], len(self._scopes) > 1
         binds = {(n, 0) for n in own}
         abinds, aloads, returns, risky = set(own) if in_class else set(), set(), False, False
+        if in_class and ("__getattr__" in own or "__getattribute__" in own):
+            risky = True  # without it every missing member read is E1101
         reads = set()
         docs = {r.value for r in nodes if type(r) is ast.Expr and type(r.value) is ast.Constant}  # docstrings name nothing
         stack, kids, readat = nodes[::-1], CHILD_GETTERS, self.readat  # `walk_nodes` of each node in turn, inlined: this loop is most of a model's build
@@ -117,9 +119,9 @@ class _Records:
                 continue
             if t is ast.Attribute:
                 if type(x.ctx) is ast.Load:
-                    if type(x.value) is ast.Name and x.value.id == "self":
+                    if type(x.value) is ast.Name:  # `self.n`, `cls.n`, `Klass.n`: E1101 once the class stops binding n
                         aloads.add(x.attr)
-                    elif x.attr == "__init__":
+                    if x.attr == "__init__":
                         risky = True  # a base's `__init__` call: without it, W0231 (the full check decides)
                 else:
                     abinds.add(x.attr)
@@ -130,6 +132,7 @@ class _Records:
                 readat.setdefault(x.target.id, []).append((u, x.lineno - 1))
             elif t in (ast.Import, ast.ImportFrom):
                 binds.update(((a.asname or a.name).split(".")[0], 0) for a in x.names)
+                risky = risky or x.names[0].name == "*"  # pyflakes reports no undefined names while a star import stands
             elif t is ast.Global or t is ast.Nonlocal:
                 binds.update((n, 0) for n in x.names)
                 self.declared.update(x.names)
@@ -241,6 +244,8 @@ class _Statements:
         if t not in _COMPOUND:
             return self._simple(s, t, parent, in_class)
         first = min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", [])]) - 1
+        if first < s.lineno - 1 and s.body[0].lineno == s.lineno:
+            self.bad = True  # `@d` over `def f(): ...`: the header would end at the decorator (not modelled)
         if t in (ast.FunctionDef, ast.AsyncFunctionDef):
             h = self._new(first, self._header_end(first, s.body[0].lineno - 1), parent,
                           s.decorator_list + [a for a in ast.iter_child_nodes(s.args)] + ([s.returns] if s.returns else []),
@@ -496,10 +501,12 @@ class _Reads:
 class _Judge:
     "The verdict on a cut state."
 
-    def judge(self, present, base):
+    def judge(self, present, base, standing=frozenset()):
         """Error lines of `present`, cut from the clean state `base` this model describes, when they follow
         from the deleted units alone: set() (clean), {line} (an emptied block), None (unknown: lint it), or
-        FLOW: clean but for what deleted flow exits or rebound bindings do to "used before assignment" (the flow check decides)."""
+        FLOW: clean but for what deleted flow exits or rebound bindings do to "used before assignment" (the flow check decides).
+        `standing`: lines of `present` whose errors in `base` no deletion can mend (`base` is then not clean); they
+        stay error lines unless the cut is a syntax error, which hides every other error."""
         o = self.owner
         keep = set(present)
         gone = {o[p] for p in base if p not in keep}
@@ -544,8 +551,8 @@ class _Judge:
                     if v in us:
                         return None
         if flow:
-            return None if errs else FLOW  # undefined names change what the flow check reports: lint those
-        return errs
+            return None if errs or standing else FLOW  # undefined names change what the flow check reports: lint those
+        return errs | standing
 
 # %% ../nbs/03h_statemodel.ipynb
 class Units(_Records, _Blocks, _Statements, _Bindings, _Shape, _Reads, _Judge):
