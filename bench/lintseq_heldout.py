@@ -23,6 +23,7 @@ A package installed later and not in the split is left out.
 2. Speed: fast mode and pylint mode on the same --speed-programs programs of the part, one process, the same run
    (fast mode cold: nothing read of the installed modules, empty on-disk cache; as a new process finds it:
    on-disk cache filled; warm. pylint mode after a warm-up program); fastest of --repeat interleaved rounds.
+   Warm fast mode and pylint mode are reported for the pylint-clean programs, those with pylint errors, and all.
 """
 from __future__ import annotations
 
@@ -245,10 +246,13 @@ def timed(progs, linter, seqs, seed) -> float:
     return time.perf_counter() - t
 
 
-def speed(progs: list[str], pyl, seqs: int, seed: int, repeat: int):
+def speed(groups: dict[str, list[str]], pyl, seqs: int, seed: int, repeat: int):
     """Fast mode with nothing read yet from the installed modules (in memory, and an empty on-disk cache), then
     as a new process on this machine finds it (on-disk cache filled), then warm; pylint mode after a warm-up.
-    `repeat` interleaved rounds of the four, the fastest of each counts (the shared machine's load drifts)."""
+    Warm fast mode and pylint mode are timed per group of programs (pylint-clean, with pylint errors), and all
+    programs' time is the groups' added. `repeat` interleaved rounds; the fastest of each timing counts (the
+    shared machine's load drifts)."""
+    progs = [p for g in groups.values() for p in g]
     fast, best = FastLinter(), collections.defaultdict(lambda: float("inf"))
     timed(progs[:1], pyl, seqs, seed)
     for _ in range(repeat):
@@ -258,15 +262,25 @@ def speed(progs: list[str], pyl, seqs: int, seed: int, repeat: int):
             best["cold"] = min(best["cold"], timed(progs, fast, seqs, seed))
             clear_module_caches()
             best["disk"] = min(best["disk"], timed(progs, fast, seqs, seed))
-            best["warm"] = min(best["warm"], timed(progs, fast, seqs, seed))
+            for name, g in groups.items():
+                best["warm", name] = min(best["warm", name], timed(g, fast, seqs, seed))
             use_module_cache(None)
-        best["pylint"] = min(best["pylint"], timed(progs, pyl, seqs, seed))
-    n, slow = len(progs), best["pylint"]
+        for name, g in groups.items():
+            best["pylint", name] = min(best["pylint", name], timed(g, pyl, seqs, seed))
+    for mode in ("warm", "pylint"):
+        best[mode, "all"] = sum(best[mode, name] for name in groups)
+    n = len(progs)
     print(f"\nSpeed on {n} programs of the sample, {seqs} sequence(s) each, one process, fastest of {repeat} interleaved "
-          f"rounds (load avg {os.getloadavg()[0]:.2f} after): fast mode {n / best['cold']:.1f} programs/s cold (empty "
-          f"module caches, in memory and on disk), {n / best['disk']:.1f} with the on-disk cache filled (a new process), "
-          f"{n / best['warm']:.1f} warm; pylint mode {n / slow:.2f} programs/s. Fast / pylint: **{slow / best['cold']:.0f}x** "
-          f"cold, **{slow / best['disk']:.0f}x** on-disk cache, **{slow / best['warm']:.0f}x** warm.")
+          f"rounds (load avg {os.getloadavg()[0]:.2f} after). All programs: fast mode {n / best['cold']:.1f} programs/s "
+          f"cold (empty module caches, in memory and on disk), {n / best['disk']:.1f} with the on-disk cache filled (a new "
+          f"process); fast / pylint mode **{best['pylint', 'all'] / best['cold']:.0f}x** cold, "
+          f"**{best['pylint', 'all'] / best['disk']:.0f}x** on-disk cache. Warm, per group (pylint's verdict on the "
+          f"program as it is):\n")
+    print("| programs | programs timed | fast mode, warm (programs/s) | pylint mode (programs/s) | fast / pylint |")
+    print("|---|---|---|---|---|")
+    for name, k in [(name, len(g)) for name, g in groups.items()] + [("all", n)]:
+        print(f"| {name} | {k} | {k / best['warm', name]:.1f} | {k / best['pylint', name]:.2f} | "
+              f"**{best['pylint', name] / best['warm', name]:.0f}x** |")
 
 
 def main():
@@ -321,7 +335,10 @@ def main():
     for s in rejected[:a.show]:
         print("-----\n" + s + ">>> " + str(verdict[s]))
     if a.speed_programs:
-        speed(progs[:a.speed_programs], pyl, a.seqs, a.seed, a.repeat)
+        timed_progs = progs[:a.speed_programs]
+        dirty = {p for p in timed_progs if verdict[normalize(p)]}
+        speed({"pylint-clean": [p for p in timed_progs if p not in dirty], "with pylint errors":
+               [p for p in timed_progs if p in dirty]}, pyl, a.seqs, a.seed, a.repeat)
 
 
 if __name__ == "__main__":
