@@ -24,6 +24,8 @@ A package installed later and not in the split is left out.
    (fast mode cold: nothing read of the installed modules, empty on-disk cache; as a new process finds it:
    on-disk cache filled; warm. pylint mode after a warm-up program); fastest of --repeat interleaved rounds.
    Warm fast mode and pylint mode are reported for the pylint-clean programs, those with pylint errors, and all.
+Between the two: whole programs judged both ways, and the states fast mode found errors in while sampling that
+pylint accepts (fast mode stricter: a different sequence, not an invalid state).
 """
 from __future__ import annotations
 
@@ -44,6 +46,8 @@ import zipfile
 from pathlib import Path
 
 from tinyhelen.definitions import clear_module_caches
+from tinyhelen.fastlint import StructStateLinter
+from tinyhelen.lintbase import render
 from tinyhelen.linters import FastLinter, PylintLinter
 from tinyhelen.lintseq import ProgramRejected, apply_diff, lintseq, normalize, reindent
 from tinyhelen.modcache import use_module_cache
@@ -240,6 +244,38 @@ def program_agreement(progs: list[str], res: list, verdict: dict, fast) -> None:
           f"**{n_lenient}** ({dict(lenient.most_common()) or 'none'}).\n")
 
 
+def rejected_states(progs: list[str], seqs: int, seed: int) -> list[str]:
+    "The states (not the programs themselves) fast mode found lint errors in while sampling `progs`, judged or linted."
+    out = []
+
+    class Recording(StructStateLinter):
+        def errors(self, present, base=None):
+            bad = super().errors(present, base)
+            if bad and len(present) < len(self.lines):
+                out.append(render(self.lines, present))
+            return bad
+
+    class Linter(FastLinter):
+        def state_linter(self, lines):
+            return Recording(self, lines)
+    sample_all(progs, Linter(), seqs, seed)
+    return sorted(set(out))
+
+
+def strict_side(progs: list[str], seqs: int, seed: int, pyl, fast) -> None:
+    """States fast mode rejects that pylint accepts: the sampler then deletes lines the paper's would keep (a
+    different sequence, not an invalid state). Each distinct rejected state is checked by pylint."""
+    states = rejected_states(progs, seqs, seed)
+    verdict = check_with_pylint(states, pyl)
+    accepted = [s for s in states if not verdict[s]]
+    syntax = sum(any(e.code == "E0001" for e in fast.check(s)) for s in states)
+    why = collections.Counter(c for s in accepted for c in {e.code for e in fast.check(s)})
+    print(f"\nIntermediate states, the other direction: fast mode found errors in {len(states)} distinct states while "
+          f"sampling ({syntax} of them syntax errors); pylint accepts **{len(accepted)}** of them "
+          f"(**{100 * len(accepted) / max(1, len(states)):.2f}%**; fast mode's messages on those: "
+          f"{dict(why.most_common()) or 'none'}).\n")
+
+
 def timed(progs, linter, seqs, seed) -> float:
     t = time.perf_counter()
     sample_all(progs, linter, seqs, seed)
@@ -332,6 +368,7 @@ def main():
           f"lines on average.\n")
     rejected = agreement(progs, res, verdict)
     program_agreement(progs, res, verdict, fast)
+    strict_side(progs, a.seqs, a.seed, pyl, fast)
     for s in rejected[:a.show]:
         print("-----\n" + s + ">>> " + str(verdict[s]))
     if a.speed_programs:
