@@ -190,7 +190,7 @@ def test_shortcut_verdicts_on_programs_with_errors():
 
 
 def test_a_sweep_that_cannot_shrink_fails_loudly():
-    "A state linter that blames lines outside the state would loop forever: LintSeq stops with an error instead."
+    "A state linter that blames lines outside the state would loop forever: LintSeq refuses the program instead."
     class Blaming(FastLinter):
         def state_linter(self, lines):
             inner = StructStateLinter(self, lines)
@@ -204,8 +204,9 @@ def test_a_sweep_that_cannot_shrink_fails_loudly():
                 def parses(self, present):
                     return True
             return Wrong()
-    with pytest.raises(RuntimeError, match="outside the state"):
+    with pytest.raises(ProgramRejected, match="outside the state") as e:
         lintseq("import os\n\n\ndef f():\n    return os.sep\n", n=3, linter=Blaming())
+    assert e.value.reason == "linter-bug"  # the corpus runner records it as the program's failure and goes on
 
 
 # States fast mode accepted on third-party code although pylint rejects them (issue 15), one per message kind:

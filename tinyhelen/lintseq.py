@@ -140,7 +140,8 @@ def prepare(linter, lines: list[str]):
 
 # %% ../nbs/03b_lintseq.ipynb
 class ProgramRejected(ValueError):
-    "A program LintSeq will not process, with the reason (`unparsable`, `lint-errors`, `empty`, `too-many-steps`)."
+    """A program LintSeq will not process, with the reason (`unparsable`, `lint-errors`, `empty`, `too-many-steps`;
+    `linter-bug`: the state linter blamed lines outside the state, so the sweep could not end)."""
     def __init__(self, reason: str, detail: str = ""):
         self.reason, self.detail = reason, detail
         super().__init__(f"{reason}: {detail}" if detail else reason)
@@ -181,8 +182,9 @@ def backward_states(lines: list[str], state_linter, rng: random.Random, max_step
                 gone.update(children(b, rest, ind))
             n = len(rest)
             rest = [p for p in present if p not in gone]
-            if len(rest) == n:  # blamed lines outside the state: the sweep would never end
-                raise RuntimeError(f"{type(state_linter).__name__} blamed lines {sorted(set(bad) - set(rest))} outside the state")
+            if len(rest) == n:  # blamed lines outside the state: the sweep would never end (a batch job records it)
+                raise ProgramRejected("linter-bug", f"{type(state_linter).__name__} blamed lines "
+                                      f"{sorted(set(bad) - set(rest))} outside the state")
         present = rest
         states.append(present)
         base_clean = True
