@@ -1,7 +1,11 @@
-"""Golden digests of LintSeq's outputs, computed on the code before the LintSeq module was split (commit 7946cd4).
+"""Golden digests of LintSeq's outputs, first computed on the code before the LintSeq module was split (commit
+7946cd4); re-recorded on 2026-12-07 when seven programs were added (the 46 before them still matched their digests
+then, but for the lint-call counts of 'fast-costs', which the shortcut for programs with errors lowered).
 
 A fixed set of programs (tests/golden/lintseq_programs.json: HumanEval, MBPP and standard-library functions,
-three with lint errors, a few written to reach tabs, `match`, `try`/`else`/`finally`, `global` and loop flow)
+three with lint errors, a few written to reach tabs, `match`, `try`/`else`/`finally`, `global` and loop flow,
+and, added 2026-12-07 with digests recorded then, seven `extra/msg-*` programs whose deletions reach one group
+of message kinds each: `REACHED` below checks that sampling them still meets every kind)
 goes through LintSeq (fast mode, with and without its deletion shortcut; pylint mode on a subset), RandSeq
 and the SFT formatting, for two seeds. Each test hashes a canonical JSON of what came out and compares it with
 tests/golden/lintseq.json. A changed digest means a refactor changed behaviour: find why; do not re-record it
@@ -13,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tinyhelen.fastlint import StructStateLinter
+from tinyhelen.lintbase import render
 from tinyhelen.linters import FastLinter, get_linter
 from tinyhelen.lintseq import ProgramRejected, lintseq, randseq
 from tinyhelen.lintseq_corpus import format_edits
@@ -56,6 +62,29 @@ _PRODUCERS = {
     "sft": lambda: [format_edits(p["instruction"], lintseq(p["program"], n=1, seed=1).sequences[0]) for p in PROGRAMS],
     "pylint": lambda: _lintseq_outputs(_pylint_programs(), get_linter("pylint"), 2),
 }
+
+
+# Message kinds fast mode must meet while sampling the golden programs (on a state it rejects): a collector or
+# a shortcut that silently stops reporting one changes no digest of a program whose sampling never reaches it.
+REACHED = {"E0001", "E0211", "E0213", "E0401", "E0402", "E0601", "E0602", "E0606", "E0611", "E1101", "E1102", "E1111",
+           "E1120", "E1121", "E1129", "E1130", "E1303", "W0311"}
+
+
+def test_golden_programs_reach_every_message_kind():
+    fast, seen = FastLinter(), set()
+
+    class Recording(StructStateLinter):
+        def errors(self, present, base=None):
+            bad = super().errors(present, base)
+            if bad and len(present) < len(self.lines):
+                seen.update(e.code for e in fast.check(render(self.lines, present)))
+            return bad
+
+    class RecordingLinter(FastLinter):
+        def state_linter(self, lines):
+            return Recording(self, lines)
+    _lintseq_outputs(PROGRAMS, RecordingLinter(), 3)
+    assert REACHED <= seen, f"no golden program reaches {sorted(REACHED - seen)} any more"
 
 
 @pytest.mark.parametrize("name", list(_PRODUCERS))
