@@ -72,8 +72,8 @@ def main():
     ap.add_argument("--show", type=int, default=3)
     a = ap.parse_args()
     split, failed = json.loads(held.SPLIT.read_text()), False
-    print(f"| part | programs | judged from a clean state | judged from a program with errors | wrong verdicts | "
-          f"programs with other sequences | s |\n|---|---|---|---|---|---|---|")
+    print("| part | programs | judged from a clean state | judged from a program with errors | wrong verdicts | "
+          "programs with other sequences | s |\n|---|---|---|---|---|---|---|")
     for part in a.parts:
         progs = lintseq_ab.programs(360) if part == "embedded" else [c["program"] for c in held.build(part, split)]
         t = time.perf_counter()

@@ -28,20 +28,9 @@ import platform
 import random
 import time
 
-import tinyhelen.lintseq as lintseq_module
 from tinyhelen.code_data import load_code_corpus, load_humaneval, load_mbpp
 from tinyhelen.linters import FastLinter, PylintLinter
 from tinyhelen.lintseq import ProgramRejected, apply_diff, lintseq, normalize, reindent
-
-try:
-    from tinyhelen.fastlint import StructStateLinter
-    from tinyhelen.lintbase import render
-except ImportError:  # an older tinyhelen, benchmarked for comparison
-    from tinyhelen.lintseq import render
-    try:
-        from tinyhelen.lintseq import StructStateLinter
-    except ImportError:  # older still: no shortcut to verify
-        StructStateLinter = object
 
 _LINTER = None
 
@@ -123,35 +112,14 @@ def states_of(prog: str, seqs: list[list[str]]) -> list[str]:
     return out
 
 
-class Verifying(StructStateLinter):
-    "The shortcut state linter that also lints every state it judged and records disagreements."
-    judged_states, mismatches = 0, []
-
-    def errors(self, present, base=None):
-        before = self.judged
-        out = super().errors(present, base)
-        if self.judged > before:
-            Verifying.judged_states += 1
-            full = {present[min(max(e.line, 1), len(present)) - 1] for e in self.linter.check(render(self.lines, present))}
-            if full != out:
-                Verifying.mismatches.append((render(self.lines, present), out, full))
-        return out
-
-
 def verify_shortcut(progs: list[str], n: int, seed: int):
-    "Sequences with and without the shortcut on `progs`, and every judged verdict against the full check."
-    plain, fast = FastLinter(deletion_shortcut=False), FastLinter()
-    prepare = lintseq_module.prepare
-    lintseq_module.prepare = lambda linter, lines: Verifying(linter, lines) if linter is fast else prepare(linter, lines)
-    try:
-        differ = sum(lintseq(p, n=n, seed=seed, linter=plain, check_clean=True).sequences !=
-                     lintseq(p, n=n, seed=seed, linter=fast, check_clean=True).sequences for p in progs)
-    finally:
-        lintseq_module.prepare = prepare
+    "Sequences with and without the shortcut on `progs`, and every judged verdict against the full check (current tinyhelen only)."
+    from lintseq_shortcut_check import check
+    tally, wrong, differ = check(progs, n, seed)
     print(f"\nShortcut check on {len(progs)} programs: sequences differing from linting every state: {differ}; "
-          f"judged states {Verifying.judged_states}, verdicts differing from the full check: {len(Verifying.mismatches)}")
-    for src, got, full in Verifying.mismatches[:3]:
-        print("-----\n" + src + f">>> judged {sorted(got)} full {sorted(full)}")
+          f"judged states {sum(tally.values())}, verdicts differing from the full check: {len(wrong)}")
+    for src, got, full in wrong[:3]:
+        print("-----\n" + src + f">>> judged {got} full {full}")
 
 
 def main():
