@@ -51,6 +51,7 @@ from tinyhelen.lintbase import render
 from tinyhelen.linters import FastLinter, PylintLinter
 from tinyhelen.lintseq import ProgramRejected, apply_diff, lintseq, normalize, reindent
 from tinyhelen.modcache import use_module_cache
+from tinyhelen.tracking import git_state
 
 SPLIT = Path(__file__).with_name("lintseq_split.json")
 PARTS = ("dev", "held-out", "held-out-2", "held-out-3")
@@ -355,7 +356,9 @@ def main():
     kept = [r for r in res if not isinstance(r, str)]
     swept = [r for r in kept if r.preexisting]
     tuned = "TUNED ON (development data)" if a.part in split["tuned_on"] else "never tuned on"
-    print(f"## LintSeq fast mode on part `{a.part}` ({tuned}; python {platform.python_version()}, {os.cpu_count()} cpus, "
+    code = git_state(Path(__file__).parent)
+    print(f"## LintSeq fast mode on part `{a.part}` ({tuned}; commit {code['commit'][:7]}{'+changes' if code['dirty'] else ''}; "
+          f"python {platform.python_version()}, {os.cpu_count()} cpus, "
           f"load avg before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after {os.getloadavg()[0]:.2f})\n")
     kinds = collections.Counter(c["kind"] for c in chosen)
     print(f"Corpus part `{a.part}`: {len(corpus)} programs from {len({c['package'] for c in corpus})} packages "

@@ -20,6 +20,7 @@ from pathlib import Path
 from tinyhelen.fastlint import FastLinter, StructStateLinter
 from tinyhelen.lintbase import render
 from tinyhelen.lintseq import ProgramRejected, lintseq
+from tinyhelen.tracking import git_state
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lintseq_ab  # noqa: E402
@@ -72,6 +73,9 @@ def main():
     ap.add_argument("--show", type=int, default=3)
     a = ap.parse_args()
     split, failed = json.loads(held.SPLIT.read_text()), False
+    code = git_state(Path(__file__).parent)
+    print(f"Shortcut check, commit {code['commit'][:7]}{'+changes' if code['dirty'] else ''}, {a.n} sequence(s) per program, "
+          f"seed {a.seed}:\n")
     print("| part | programs | judged from a clean state | judged from a program with errors | wrong verdicts | "
           "programs with other sequences | s |\n|---|---|---|---|---|---|---|")
     for part in a.parts:
