@@ -462,7 +462,7 @@ class StructStateLinter(StateLinter):
         if base is None and self._dirty is not None:
             base, standing = self._below(present)
         m = self._model(base) if base is not None else None
-        if m is not None and standing and not self._lasting(m, present):
+        if m is not None and standing and not self._lasting(m, standing):
             m = None
         if m is not None:
             v = m.judge(present, base, standing)
@@ -482,9 +482,10 @@ class StructStateLinter(StateLinter):
     def _lint(self, present: list[int], key: tuple):
         errs, tree = self.linter.check_tree(render(self.lines, present))
         self._parsed[key] = tree is not None  # (LintSeq asks of the program: refused if it does not parse)
-        if not errs or (tree is not None and len(present) == len(self.lines)):
+        whole = tree is not None and len(present) == len(self.lines)
+        if not errs or whole:
             self._trees[key] = tree  # parsed once: a model of this state, if one is needed, starts from it
-        if errs and tree is not None and len(present) == len(self.lines):
+        if errs and whole:
             self._dirty = (present, errs)
         return errs
 
@@ -495,12 +496,11 @@ class StructStateLinter(StateLinter):
         keep = set(present)
         return whole, frozenset(e.line - 1 for e in errs if e.line - 1 in keep)
 
-    def _lasting(self, m, present: list[int]) -> bool:
-        """Are all the program's errors on the lines of `present` ones no deletion mends: imports that cannot
-        resolve (E0401, E0402, E0611), or names nothing in the program binds (E0602)?"""
-        keep = set(present)
+    def _lasting(self, m, standing) -> bool:
+        """Are all the program's errors on the `standing` lines (`_below`) ones no deletion mends: imports that
+        cannot resolve (E0401, E0402, E0611), or names nothing in the program binds (E0602)?"""
         for e in self._dirty[1]:
-            if e.line - 1 not in keep or e.code in _UNMENDABLE:
+            if e.line - 1 not in standing or e.code in _UNMENDABLE:
                 continue
             if e.code != "E0602" or not m.locate:
                 return False

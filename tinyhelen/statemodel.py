@@ -176,10 +176,10 @@ class _Records:
 class _Blocks:
     "Blocks, headers, clauses and simple statements as units."
 
-    def _header_end(self, first: int, body: int) -> int:
-        "Last 0-based line of a header starting at `first` whose block starts at 0-based line `body`."
-        if body <= first:
-            self.bad = True  # `if x: y`: header and body share a line
+    def _header_end(self, first: int, body: int, key: int | None = None) -> int:
+        "Last 0-based line of a header starting at `first` (its keyword at `key`, after decorators) whose block starts at 0-based line `body`."
+        if body <= (first if key is None else key):
+            self.bad = True  # `if x: y`, `@d` over `def f(): ...`: header and body share a line
             return first
         k = body - 1
         while k > first and not _is_code(self.lines[k]):
@@ -244,10 +244,8 @@ class _Statements:
         if t not in _COMPOUND:
             return self._simple(s, t, parent, in_class)
         first = min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", [])]) - 1
-        if first < s.lineno - 1 and s.body[0].lineno == s.lineno:
-            self.bad = True  # `@d` over `def f(): ...`: the header would end at the decorator (not modelled)
         if t in (ast.FunctionDef, ast.AsyncFunctionDef):
-            h = self._new(first, self._header_end(first, s.body[0].lineno - 1), parent,
+            h = self._new(first, self._header_end(first, s.body[0].lineno - 1, s.lineno - 1), parent,
                           s.decorator_list + [a for a in ast.iter_child_nodes(s.args)] + ([s.returns] if s.returns else []),
                           in_class, (s.name,))
             self.keyline[h] = s.lineno - 1
@@ -264,7 +262,7 @@ class _Statements:
             self._flow_risk(h, id(s))
             return h
         if t is ast.ClassDef:
-            h = self._new(first, self._header_end(first, s.body[0].lineno - 1), parent,
+            h = self._new(first, self._header_end(first, s.body[0].lineno - 1, s.lineno - 1), parent,
                           s.decorator_list + s.bases + s.keywords, in_class, (s.name,))
             self.keyline[h] = s.lineno - 1
             self._define((s.name,), h, in_class)
