@@ -7,7 +7,9 @@ import pytest
 from tinyhelen.fastlint import FastLinter, StructStateLinter
 from tinyhelen.lintbase import render
 from tinyhelen.linters import PylintLinter
-from tinyhelen.lintseq import DiffError, ProgramRejected, apply_diff, check_sequence, is_insertion, lintseq, randseq, resolve
+from tinyhelen.lintseq import (DiffError, ProgramRejected, apply_diff, check_sequence, is_insertion, lintseq, randseq, resolve,
+                               split_lines)
+from tinyhelen.statemodel import Units
 from tinyhelen.lintseq_corpus import code_source
 from tinyhelen.code_data import load_mbpp
 from tinyhelen.lintseq import reindent
@@ -145,6 +147,23 @@ def _verified(programs, sweep_errors=False, n=10, seeds=(1, 2)):
             kw = dict(n=n, seed=seed, check_clean=True, sweep_errors=sweep_errors)
             assert lintseq(prog, linter=VerifyingLinter(), **kw).sequences == lintseq(prog, linter=plain, **kw).sequences
     return judged[0], standing[0], wrong
+
+
+# A module with a future import and `__all__`: the statement model covers it (it declined such programs once);
+# deleting the future import un-postpones the annotations that read `Box` before it is bound, so that
+# deletion must be linted, not judged from the one name it binds.
+POSTPONED = ('"""Boxes."""\nfrom __future__ import annotations\n\n__all__ = ["area", "Box"]\n\n\n'
+             'def area(b: Box) -> float:\n    return b.w * b.h\n\n\nclass Box:\n'
+             '    def __init__(self, w: float, h: float):\n        self.w = w\n        self.h = h\n\n'
+             '    def grow(self, k: float) -> Box:\n        return Box(self.w * k, self.h * k)\n')
+
+
+def test_shortcut_judges_modules_with_future_imports_and_exports():
+    lines = split_lines(POSTPONED)
+    assert Units(lines, list(range(len(lines)))).ok
+    assert any(e.code == "E0602" for e in FAST.check(POSTPONED.replace("from __future__ import annotations\n", "")))
+    judged, _, wrong = _verified([POSTPONED], seeds=range(1, 9))
+    assert judged > 30 and not wrong, wrong[:1]
 
 
 def test_shortcut_verdicts_are_the_full_checks():

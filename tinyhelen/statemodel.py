@@ -132,7 +132,9 @@ class _Records:
                 readat.setdefault(x.target.id, []).append((u, x.lineno - 1))
             elif t in (ast.Import, ast.ImportFrom):
                 binds.update(((a.asname or a.name).split(".")[0], 0) for a in x.names)
-                risky = risky or x.names[0].name == "*"  # pyflakes reports no undefined names while a star import stands
+                # pyflakes reports no undefined names while a star import stands; a future import changes how
+                # every annotation reads (postponed: names bound later serve them)
+                risky = risky or x.names[0].name == "*" or (t is ast.ImportFrom and x.module == "__future__")
             elif t is ast.Global or t is ast.Nonlocal:
                 binds.update((n, 0) for n in x.names)
                 self.declared.update(x.names)
@@ -572,9 +574,7 @@ class Units(_Records, _Blocks, _Statements, _Bindings, _Shape, _Reads, _Judge):
         except (SyntaxError, ValueError):
             return
         self.locate = "NameError" not in src  # pyflakes excuses names read under `except NameError`
-        for node in walk_nodes(tree) if "__all__" in src or "__future__" in src or "*" in src else ():  # a walk costs a tenth of the build
-            if (type(node) is ast.Name and node.id == "__all__") or (type(node) is ast.ImportFrom and node.module == "__future__"):
-                return  # exports and future imports: verdicts that depend on more than bindings
+        for node in walk_nodes(tree) if "*" in src else ():  # a walk costs a tenth of the build
             if type(node) is ast.ImportFrom and node.names[0].name == "*":
                 self.locate = False  # after a star import pyflakes reports no undefined names
         self.lines, self.idx, self.text = sub, present, lines
