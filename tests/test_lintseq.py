@@ -166,6 +166,30 @@ def test_shortcut_judges_modules_with_future_imports_and_exports():
     assert judged > 30 and not wrong, wrong[:1]
 
 
+# Multi-line `from` imports: a line of names is its own unit, so deleting it is judged (the reading lines become
+# undefined names); a name the module lacks (E0611, blamed on the import's first line) goes with its line.
+IMPORT_LINES = ('from os.path import (\n    basename,\n    dirname,  # parent\n    join\n)\n'
+                'from collections import (OrderedDict,\n    defaultdict,\n    Counter)\n\n\n'
+                'def f(p):\n    d = defaultdict(list)\n    d[basename(p)].append(join(dirname(p), "x"))\n'
+                '    return OrderedDict(d), Counter(p)\n')
+MISSING_NAME = 'from os.path import (\n    join,\n    no_such_name_in_posixpath,\n)\n\n\ndef f(p):\n    return join(p, "x")\n'
+
+
+def test_shortcut_judges_lines_of_imported_names():
+    lines = split_lines(IMPORT_LINES)
+    whole = list(range(len(lines)))
+    m = Units(lines, whole)
+    assert m.ok and len(m.name_units) == 2
+    cut = [i for i in whole if i != 2]  # `    dirname,  # parent`
+    full = {cut[e.line - 1] for e in FAST.check(render(lines, cut))}
+    assert full == m.judge(cut, whole) == {12}
+    judged, _, wrong = _verified([IMPORT_LINES], seeds=range(1, 7))
+    assert judged > 30 and not wrong, wrong[:1]
+    assert [e.code for e in FAST.check(MISSING_NAME)] == ["E0611"]
+    judged, standing, wrong = _verified([MISSING_NAME], sweep_errors=True, seeds=range(1, 13))
+    assert standing and not wrong, wrong[:1]
+
+
 def test_shortcut_verdicts_are_the_full_checks():
     "Every state fast mode judges without linting gets the full check's error lines; sequences are unchanged."
     assert not any(FAST.check(p) for p in SHORTCUT_PROGRAMS + MODEL_GAPS)

@@ -68,21 +68,23 @@ FLOW = "flow"  # `Units.judge`: only the function flow check can tell
 class _Records:
     "The unit table: one row per unit, filled as the statements are read."
 
-    def _new(self, first: int, last: int, parent: int, nodes, in_class: bool, own=()) -> int:
-        "A unit of 0-based lines first..last; `nodes` are the parts of its statement it evaluates, `own` names it binds."
+    def _new(self, first: int, last: int, parent: int, nodes, in_class: bool, own=(), span=None) -> int:
+        """A unit of 0-based lines first..last (`span`: its lines, if not all of those); `nodes` are the parts of its
+        statement it evaluates, `own` names it binds."""
         u = len(self.ulines)
-        for ln in range(first, last + 1):
+        span = span or range(first, last + 1)
+        for ln in span:
             if self.owner[ln] != -1:
                 self.bad = True  # two units on one line (`a = 1; b = 2`): not modelled
             self.owner[ln] = u
-        self.ulines.append(range(first, last + 1))
-        self.shrinkable.append(not (self._cont and any(k in self._cont for k in range(first, last + 1))))
+        self.ulines.append(span)
+        self.shrinkable.append(not (self._cont and any(k in self._cont for k in span)))
         self.parent.append(parent)
         self.kids.append([])
         self.slot.append(None)
         self.keyline.append(first)
         self.start.append(first)
-        self.is_match.append(False)
+        self.keepone.append(False)
         self.strexpr.append(False)
         self.uscope.append(self._scopes[-1])
         self.exitat.append(0)
@@ -200,14 +202,22 @@ class _Blocks:
         members = [self._stmt(s, owner, in_class) for s in stmts if not self.bad]
         for m in members:
             self.blk[m] = id(stmts)
+            for k in self.name_units.get(m, ()):
+                self.blk[k] = id(stmts)  # a line of imported names binds where its statement runs
         if owner >= 0:
             for m in members:
                 self.slot[m] = (owner, members)
         return members
 
     def _simple(self, s, t, parent: int, in_class: bool) -> int:
-        "A simple statement: one unit over its lines."
+        "A simple statement: one unit over its lines (a multi-line `from` import: one per line of names, see `_split_import`)."
+        if t is ast.ImportFrom and s.end_lineno > s.lineno:
+            u = self._split_import(s, parent, in_class)
+            if u is not None:
+                return u
         u = self._new(s.lineno - 1, s.end_lineno - 1, parent, [s], in_class)
+        if t is ast.ImportFrom and s.end_lineno > s.lineno:
+            self.shrinkable[u] = False  # one of its lines gone takes names with it: the model no longer describes it
         if t is ast.Expr and type(s.value) is ast.Constant and type(s.value.value) is str:
             self.strexpr[u] = True
         elif t in _FLOW and len(self._scopes) > 1:
@@ -215,13 +225,51 @@ class _Blocks:
             if t is ast.Break:
                 self.breaks.add(u)
         names = _targets(s)
-        self._define(names + [s.target.id] if t is ast.AugAssign and type(s.target) is ast.Name else names, u, in_class)
+        self._plain(names, u, t, parent, in_class, [s.target.id] if t is ast.AugAssign and type(s.target) is ast.Name else [])
+        return u
+
+    def _plain(self, names, u: int, t, parent: int, in_class: bool, more=()):
+        "Record `names` as plain bindings by unit `u` of a statement of class `t` under `parent` (`more`: bindings that also read)."
+        self._define(names + more if more else names, u, in_class)
         if names and parent == self._heads[-1] and not in_class:  # a plain binding at the top of its scope
             scope, decl = self._scopes[-1], self._decl[-1]
             for name in names:
                 if (0 if name in decl or name in _GLOBAL_NAMES or t in (ast.Import, ast.ImportFrom) else scope) == scope:
                     self.dominators.setdefault((name, scope), []).append(u)
-        return u
+
+    def _split_import(self, s, parent: int, in_class: bool) -> int | None:
+        """A parenthesised `from` import over several lines: a unit of its first and last lines (and comments) and,
+        under it, a unit per line between that holds only names (each ending in a comma, or the last before the
+        closing parenthesis), so deleting one is deleting the bindings of its names. None: not split (a class
+        body's import binds attributes; a future import; backslashes)."""
+        first, last = s.lineno - 1, s.end_lineno - 1
+        if in_class or s.module == "__future__" or (self._cont and any(k in self._cont for k in range(first, last + 1))):
+            return None
+        by = {}
+        for a in s.names:
+            by.setdefault(a.lineno - 1, []).append(a.asname or a.name)
+        closing = next((k for k in range(last, first, -1) if _is_code(self.lines[k])), last)
+        lines = {}
+        for k, names in by.items():
+            code = self.lines[k].split("#")[0].strip()  # no strings in an import: `#` starts a comment
+            if first < k < last and "(" not in code and ")" not in code and not code.startswith(",") and \
+                    (code.endswith(",") or (k < closing and not any(_is_code(self.lines[j]) for j in range(k + 1, closing))
+                                            and self.lines[closing].strip().startswith(")"))):
+                lines[k] = names
+        if not lines:
+            return None
+        rest = [n for k, names in by.items() if k not in lines for n in names]
+        h = self._new(first, last, parent, [], in_class, rest, [k for k in range(first, last + 1) if k not in lines])
+        self._plain(rest, h, ast.ImportFrom, parent, in_class)
+        kids = self.name_units[h] = []
+        for k, names in sorted(lines.items()):
+            kids.append(self._new(k, k, h, [], in_class, names))
+            self._plain(names, kids[-1], ast.ImportFrom, parent, in_class)
+        for k in kids:
+            self.slot[k] = (h, kids)
+        self.nameline.update(kids)
+        self.keepone[h] = True
+        return h
 
     def _inline(self, s, t, first: int, parent: int, heads, in_class: bool) -> int:
         """`if x: return y` (a block on its header's line, no `else`): one unit, header and block together. Its
@@ -316,7 +364,7 @@ class _Statements:
             return h
         if t is ast.Match:
             h = self._new(first, self._header_end(first, s.cases[0].pattern.lineno - 1), parent, [s.subject], in_class)
-            self.is_match[h] = True
+            self.keepone[h] = True
             cases = []
             for c in s.cases:
                 if self.bad:
@@ -375,7 +423,7 @@ class _Shape:
         for u in touched:
             sl = self.slot[u]
             if sl is not None and sl[0] in us and not any(m in us for m in sl[1]):
-                if self.is_match[sl[0]]:
+                if self.keepone[sl[0]]:
                     return None
                 out.append(sl[0])
         for h, hs, fin, els in self.tries:
@@ -513,6 +561,8 @@ class _Judge:
         gone.discard(-1)
         us = {o[p] for p in present}
         us.discard(-1)
+        if standing and not gone.isdisjoint(self.nameline):
+            return None  # an import's error (E0611, blamed on its first line) may go with one of its names
         for u in gone:
             if u in us:
                 if self.strexpr[u] and self._inside(u, base, keep):
@@ -581,7 +631,10 @@ class Units(_Records, _Blocks, _Statements, _Bindings, _Shape, _Reads, _Judge):
         self._cont = {k for k, ln in enumerate(sub) if ln.rstrip().endswith("\\")} if "\\" in src else ()  # backslash continuations
         self.owner = [-1] * len(sub)
         self.shrinkable = []
-        self.ulines, self.parent, self.kids, self.slot, self.keyline, self.is_match = [], [], [], [], [], []
+        self.ulines, self.parent, self.kids, self.slot, self.keyline = [], [], [], [], []
+        self.keepone = []  # units the model cannot judge without a member: a `match` without cases, an import without names
+        self.name_units = {}  # a multi-line `from` import's unit -> its units of one line of names (`_split_import`)
+        self.nameline = set()  # those units
         self.binds, self.abinds, self.aloads, self.returns, self.risky = [], [], [], [], []
         self.exitrisk = []  # flow exits whose deletion only the function flow check can judge (`_flow_risk`)
         self.loaders, self.callers, self.aloaders = {}, {}, {}
