@@ -190,6 +190,17 @@ def test_shortcut_judges_lines_of_imported_names():
     assert standing and not wrong, wrong[:1]
 
 
+def test_shortcut_counts_a_statement_left_with_blank_lines_as_gone():
+    "Blank lines are never sampled; a docstring whose other lines went is judged as a deleted statement, not linted."
+    prog = 'def f(x):\n    """Twice x.\n\n    More.\n    """\n    return 2 * x\n'
+    lines = split_lines(prog)
+    whole = list(range(len(lines)))
+    cut = [0, 2, 5]  # the docstring's blank line stays
+    assert FAST.check(render(lines, cut)) == [] and Units(lines, whole).judge(cut, whole) == set()
+    judged, _, wrong = _verified([prog + '\n\nY = f(\n    1,\n\n    )\n'], seeds=range(1, 5))
+    assert judged > 5 and not wrong, wrong[:1]
+
+
 def test_shortcut_verdicts_are_the_full_checks():
     "Every state fast mode judges without linting gets the full check's error lines; sequences are unchanged."
     assert not any(FAST.check(p) for p in SHORTCUT_PROGRAMS + MODEL_GAPS)

@@ -72,7 +72,8 @@ class _Records:
         """A unit of 0-based lines first..last (`span`: its lines, if not all of those); `nodes` are the parts of its
         statement it evaluates, `own` names it binds."""
         u = len(self.ulines)
-        span = span or range(first, last + 1)
+        if span is None:  # blank lines (in brackets or strings) change nothing: a unit left with only those is gone
+            span = range(first, last + 1) if last == first else [k for k in range(first, last + 1) if self.lines[k].strip()]
         for ln in span:
             if self.owner[ln] != -1:
                 self.bad = True  # two units on one line (`a = 1; b = 2`): not modelled
