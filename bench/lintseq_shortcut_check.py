@@ -66,7 +66,7 @@ def check(progs: list[str], n: int, seed: int):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", nargs="+", default=["embedded", "held-out-3", "held-out-2", "dev", "held-out"],
+    ap.add_argument("--parts", nargs="+", default=["embedded", "held-out-3", "held-out-4", "held-out-2", "dev", "held-out"],
                     choices=("embedded",) + held.PARTS)
     ap.add_argument("--n", type=int, default=5, help="sequences per program")
     ap.add_argument("--seed", type=int, default=1)
