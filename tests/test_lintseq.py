@@ -201,6 +201,35 @@ def test_shortcut_counts_a_statement_left_with_blank_lines_as_gone():
     assert judged > 5 and not wrong, wrong[:1]
 
 
+# Reads a deleted binding leaves unbound, by scope: a binding of the same name in another function serves none of
+# them; a store in a nested function still excuses a read in an outer `for` loop (pylint's loop-carried names), so
+# deleting it is linted; a sentence in a string names nothing, an annotation in a string does; reading `getattr`
+# makes nothing risky.
+SCOPED = ('import os\n\n\ndef mean(xs):\n    total = sum(xs)\n    return total / len(xs)\n\n\n'
+          'def spread(xs, obj):\n    total = max(xs) - min(xs)\n    if not os.sep:\n'
+          '        raise ValueError("no total on this os")\n    size = getattr(obj, "nbytes", 0)\n    return total, size\n\n\n'
+          'def firsts(rows, p: "os.PathLike"):\n    for row in rows:\n        print(last, p)\n\n'
+          '        def keep(r):\n            last = r\n            return last\n        keep(row)\n')
+
+
+def test_shortcut_follows_scopes_strings_and_loops():
+    lines = split_lines(SCOPED)
+    whole = list(range(len(lines)))
+    m = Units(lines, whole)
+    assert not FAST.check(SCOPED) and m.ok
+    verdicts = {}
+    for gone in ([4], [9], [12], [0], [20, 21, 22]):
+        cut = [i for i in whole if i not in gone]
+        verdicts[tuple(gone)] = m.judge(cut, whole), {cut[e.line - 1] for e in FAST.check(render(lines, cut))}
+    assert verdicts[(4,)] == ({5}, {5})  # `spread`'s `total` serves nothing in `mean`
+    assert verdicts[(9,)] == ({13}, {13})  # the sentence in the string reads no `total`
+    assert verdicts[(12,)] == ({13}, {13})  # the `getattr` line goes like any other
+    assert verdicts[(0,)][0] is None and 16 in verdicts[(0,)][1]  # `"os.PathLike"` reads os: linted
+    assert verdicts[(20, 21, 22)] == (None, {18, 23})  # `last` no longer stored in the loop: linted
+    judged, _, wrong = _verified([SCOPED], seeds=range(1, 7))
+    assert judged > 20 and not wrong, wrong[:1]
+
+
 def test_shortcut_verdicts_are_the_full_checks():
     "Every state fast mode judges without linting gets the full check's error lines; sequences are unchanged."
     assert not any(FAST.check(p) for p in SHORTCUT_PROGRAMS + MODEL_GAPS)

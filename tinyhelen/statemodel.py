@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import re
+import warnings
 
 from .definitions import SPECIAL_RETURNS
 from .lintbase import CHILD_GETTERS, child_getter, walk_nodes
@@ -18,7 +20,7 @@ __all__ = ['FLOW', 'Units']
 # %% ../nbs/03h_statemodel.ipynb
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FLOW = (ast.Return, ast.Raise, ast.Break, ast.Continue, ast.Assert)
-_DYNAMIC = {"getattr", "setattr", "delattr", "locals", "globals", "vars", "eval", "exec", "__import__"}
+_DYNAMIC = {"setattr", "delattr", "locals", "globals", "vars", "eval", "exec", "__import__"}
 _GLOBAL_NAMES = {n for n in dir(builtins) if not n.startswith("_")}  # pylint's subscript/call checks see these by name only
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match, ast.ExceptHandler,
              ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
@@ -34,6 +36,19 @@ def _guards_imports(s) -> bool:
 _UNIT_NODES = {ast.Name, ast.Attribute, ast.AugAssign, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.ExceptHandler,
                ast.MatchAs, ast.MatchStar, ast.arg, ast.MatchMapping, ast.Constant, ast.Assign, ast.Return, ast.Yield,
                ast.YieldFrom}  # the nodes `Units._new` records something for
+
+
+@functools.lru_cache(maxsize=8192)
+def _expression(text: str) -> bool:
+    """Could pyflakes read names from this string (a string annotation, a `typing.cast` type, an `__all__` entry)? Only
+    if it parses as an expression; a message or a sentence does not, and its words are then no reads."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # `"1st"`: an invalid decimal literal warns before it fails
+        try:
+            compile(text, "<string>", "eval", ast.PyCF_ONLY_AST)
+        except (SyntaxError, ValueError):
+            return False
+    return True
 
 
 def _is_code(line: str) -> bool:
@@ -151,7 +166,7 @@ class _Records:
                     binds.add((x.arg, 0))  # pylint's subscript check counts every parameter name as bound
             elif t is ast.MatchMapping and x.rest:
                 binds.add((x.rest, scope))
-            elif t is ast.Constant and type(x.value) is str and x not in docs:
+            elif t is ast.Constant and type(x.value) is str and x not in docs and _expression(x.value):
                 words = _IDENT.findall(x.value)  # string annotations and typing.cast: pyflakes reads them
                 reads.update(words)
                 self.strreads.update(words)
@@ -278,6 +293,8 @@ class _Blocks:
         in it makes it an exit."""
         u = self._new(first, s.end_lineno - 1, parent, heads + s.body, in_class)
         self.inline[u] = True
+        if t in (ast.For, ast.AsyncFor):
+            self.loops.add(u)
         if t not in (ast.If, ast.While):
             self._define_targets(heads, u, in_class)
         if len(self._scopes) > 1 and any(type(b) in _FLOW for b in s.body):
@@ -300,6 +317,9 @@ class _Statements:
                           s.decorator_list + [a for a in ast.iter_child_nodes(s.args)] + ([s.returns] if s.returns else []),
                           in_class, (s.name,))
             self.keyline[h] = s.lineno - 1
+            self.fheads[h] = id(s)
+            if len(self.ulines[h]) > 1 + len(s.decorator_list):
+                self.shrinkable[h] = False  # a parameter line gone takes a binding `params` would still count
             self._define((s.name,), h, in_class)
             self._scopes.append(id(s))
             self._chain.append(self._chain[-1] | {id(s)})
@@ -325,6 +345,8 @@ class _Statements:
             if s.body[0].lineno == s.lineno and not getattr(s, "orelse", None):
                 return self._inline(s, t, first, parent, heads, in_class)
             h = self._new(first, self._header_end(first, s.body[0].lineno - 1), parent, heads, in_class)
+            if t in (ast.For, ast.AsyncFor):
+                self.loops.add(h)
             if t not in (ast.If, ast.While):
                 self._define_targets(heads, h, in_class)
             self._block(s.body, h, in_class)
@@ -517,15 +539,63 @@ class _Reads:
                 return False
         return True
 
-    def _unbound(self, name: str, us, keep):
-        """Lines left reading `name` once its last binding is gone (each is an undefined name then), or None
-        when that does not follow from the model: another binding remains (flow decides), a builtin, a name
-        that may be read from a string, or a program where pyflakes excuses undefined names."""
+    def _unbound(self, name: str, scope, us, keep):
+        """Lines left reading `name` unbound once a binding of it in `scope` is gone: the present reads that binding
+        could serve (in `scope` and the functions it holds), when no present binding of the name is in scope for
+        any of them — bindings in other functions serve none (each read is an undefined name then). None when that
+        does not follow from the model: a binding that may serve one of them remains (flow decides), a builtin, a
+        name that may be read from a string, a lambda's parameter, a read in a `for` loop that also binds the name
+        (pylint excuses it), or a program where pyflakes excuses undefined names."""
         if not self.locate or name in _GLOBAL_NAMES or name in self.strreads or name.startswith("__"):
             return None
-        if any(v in us for v in self.binders.get(name, ())):
+        binders = [b for b in self.binders.get(name, ()) if b in us]
+        serving = set()  # scopes a present binding of the name binds it in (over-counted: class bodies count as their function's)
+        for b in binders:
+            ss = {sc for n, sc in self.binds[b] if n == name}
+            if not ss:
+                f = self.fheads.get(b)
+                if f is None or name not in self.params[f]:
+                    return None  # a lambda's parameter: its scope is not modelled
+                ss = {f}
+            serving |= ss
+        readers = set()
+        for v, chain in self.loaders.get(name, ()):
+            if v in us and scope in chain:
+                if not serving.isdisjoint(chain):
+                    return None
+                readers.add(v)
+        if binders and any(self._looped(v, binders) for v in readers):
             return None
-        return {self.idx[k] for v, k in self.readat.get(name, ()) if v in us and self.idx[k] in keep}
+        return {self.idx[k] for v, k in self.readat.get(name, ()) if v in readers and self.idx[k] in keep}
+
+    def _looped(self, v: int, binders) -> bool:
+        "Is the unit `v` (or a unit holding it) a `for` loop that holds one of `binders`? pylint excuses undefined names there."
+        a = v
+        while a != -1:
+            if a in self.loops and any(self._holds(a, b) for b in binders):
+                return True
+            a = self.parent[a]
+        return False
+
+    def _excusing(self, u: int, name: str, scope, us) -> bool:
+        """Is unit `u`, binding `name` in `scope`, inside a `for` loop of an outer function that also holds a present
+        read of the name? pylint (and the full check) excuses an undefined name read in a `for` loop that stores the
+        name anywhere inside, nested functions included: deleting the store can turn that read into an error."""
+        a = self.parent[u]
+        while a != -1:
+            if a in self.loops and self.uscope[a] != scope and \
+                    any(v in us and self._holds(a, v) for v, _ in self.loaders.get(name, ())):
+                return True
+            a = self.parent[a]
+        return False
+
+    def _holds(self, a: int, b: int) -> bool:
+        "Is unit `b` unit `a` or inside it?"
+        while b != -1:
+            if b == a:
+                return True
+            b = self.parent[b]
+        return False
 
     def _served(self, name: str, scope, us) -> bool:
         """Once a binding of `name` in function `scope` is gone, does pyflakes still find one for every present
@@ -582,11 +652,11 @@ class _Judge:
                 return None
             flow = flow or self.exitrisk[u]
             for name, scope in self.binds[u]:
-                if name in self.declared:
-                    return None  # a name some function declares global: its reads may be left unbound (E0602)
+                if name in self.declared or self._excusing(u, name, scope, us):
+                    return None  # declared global somewhere, or a store that excuses a loop's read: reads may turn E0602
                 first_read = min((self.start[v] for v, chain in self.loaders.get(name, ()) if v in us and scope in chain), default=None)
                 if first_read is not None and not self._dominated(name, scope, first_read, us) and not self._rebound(name, scope, us):
-                    lines = self._unbound(name, us, keep)
+                    lines = self._unbound(name, scope, us, keep)
                     if lines is not None:
                         errs |= lines
                     elif self._served(name, scope, us):
@@ -636,6 +706,8 @@ class Units(_Records, _Blocks, _Statements, _Bindings, _Shape, _Reads, _Judge):
         self.keepone = []  # units the model cannot judge without a member: a `match` without cases, an import without names
         self.name_units = {}  # a multi-line `from` import's unit -> its units of one line of names (`_split_import`)
         self.nameline = set()  # those units
+        self.fheads = {}  # a function's header unit -> its scope (`params` key)
+        self.loops = set()  # `for` loop units (header, or the whole loop on one line)
         self.binds, self.abinds, self.aloads, self.returns, self.risky = [], [], [], [], []
         self.exitrisk = []  # flow exits whose deletion only the function flow check can judge (`_flow_risk`)
         self.loaders, self.callers, self.aloaders = {}, {}, {}
