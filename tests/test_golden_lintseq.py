@@ -3,7 +3,7 @@
 then, but for the lint-call counts of 'fast-costs', which the shortcut for programs with errors lowered);
 'fast-costs' alone re-recorded again on 2026-12-07 (15:40 UTC) when docstrings left with only blank lines
 began to be judged: 1,964 -> 1,944 lint calls, and at 16:10 UTC when unbound reads began to be followed by
-scope: 1,943, and at 16:20 UTC when parameter lines became units: 1,932; every sequence digest unchanged each time).
+scope: 1,943; every sequence digest unchanged both times).
 
 A fixed set of programs (tests/golden/lintseq_programs.json: HumanEval, MBPP and standard-library functions,
 three with lint errors, a few written to reach tabs, `match`, `try`/`else`/`finally`, `global` and loop flow,

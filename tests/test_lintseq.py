@@ -230,28 +230,6 @@ def test_shortcut_follows_scopes_strings_and_loops():
     assert judged > 20 and not wrong, wrong[:1]
 
 
-# A parameter alone on its line is a unit: deleting it is judged when nothing names the function (its reads turn
-# E0602), linted when the function is called, when a bare `*` is left alone (a syntax error) or for `self`.
-PARAMETERS = ('def resize(\n    image,\n    width: int = 0,\n    *,\n    keep: bool = True,\n    **options,\n):\n'
-              '    return image, keep\n\n\n'
-              'def area(\n    w,\n    h=1,\n):\n    return w * h\n\n\n'
-              'class Box:\n    def scale(\n        self,\n        k,\n    ):\n        return k\n\n\nprint(area(2))\n')
-
-
-def test_shortcut_judges_parameter_lines():
-    lines = split_lines(PARAMETERS)
-    whole = list(range(len(lines)))
-    m = Units(lines, whole)
-    assert not FAST.check(PARAMETERS) and m.ok
-    expect = {1: {7}, 2: set(), 4: None, 5: set(), 11: None, 19: None, 20: {22}}
-    for gone, want in expect.items():
-        cut = [i for i in whole if i != gone]
-        full = {cut[e.line - 1] for e in FAST.check(render(lines, cut))}
-        assert m.judge(cut, whole) == want and (want is None or want == full), gone
-    judged, _, wrong = _verified([PARAMETERS], seeds=range(1, 7))
-    assert judged > 20 and not wrong, wrong[:1]
-
-
 def test_shortcut_verdicts_are_the_full_checks():
     "Every state fast mode judges without linting gets the full check's error lines; sequences are unchanged."
     assert not any(FAST.check(p) for p in SHORTCUT_PROGRAMS + MODEL_GAPS)

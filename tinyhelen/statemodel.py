@@ -136,7 +136,6 @@ class _Records:
             if t not in _UNIT_NODES:
                 continue
             if t is ast.Attribute:
-                self.attrnames.add(x.attr)
                 if type(x.ctx) is ast.Load:
                     if type(x.value) is ast.Name:  # `self.n`, `cls.n`, `Klass.n`: E1101 once the class stops binding n
                         aloads.add(x.attr)
@@ -288,53 +287,6 @@ class _Blocks:
         self.keepone[h] = True
         return h
 
-    def _parameter_lines(self, s, end: int, in_class: bool) -> dict:
-        """Lines of the function `s`'s header (between its `def` line and `end`, its last) that hold only whole
-        parameters with their annotations and defaults, each line ending in a comma or being the last before the
-        closing parenthesis: 0-based line -> those parameters' nodes (`ast.arg`s and defaults). Not split: a
-        dunder (pylint checks its signature), a method's first parameter (E0211/E0213 if it went), `*args`."""
-        if s.name.startswith("__") or end <= s.lineno:
-            return {}
-        a, key = s.args, s.lineno - 1
-        pos = a.posonlyargs + a.args
-        defaults = dict(zip(map(id, pos[len(pos) - len(a.defaults):]), a.defaults))
-        defaults.update((id(x), d) for x, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None)
-        by = {}
-        for x in pos[1 if in_class else 0:] + a.kwonlyargs + ([a.kwarg] if a.kwarg else []):
-            d = defaults.get(id(x))
-            last = d or x
-            if x.lineno != last.end_lineno:
-                return {}
-            by.setdefault(x.lineno - 1, []).append((x.col_offset - (2 if x is a.kwarg else 0), last.end_col_offset, x, d))
-        if a.vararg is not None:
-            by.pop(a.vararg.lineno - 1, None)
-        if in_class and pos:
-            by.pop(pos[0].lineno - 1, None)
-        closing = next((k for k in range(end, key, -1) if _is_code(self.lines[k])), end)
-        out = {}
-        for k, ps in by.items():
-            if not key < k < closing or self._cont and k in self._cont:
-                continue
-            ps.sort(key=lambda p: p[0])
-            line = self.lines[k]
-            gaps = [line[:ps[0][0]]] + [line[p[1]:q[0]] for p, q in zip(ps, ps[1:])] + [line[ps[-1][1]:]]
-            if gaps[0].strip() or any(g.strip() != "," for g in gaps[1:-1]) or "(" in gaps[-1] or ")" in gaps[-1]:
-                continue
-            tail = gaps[-1].split("#")[0].strip()
-            if tail == "," or (not tail and not any(_is_code(self.lines[j]) for j in range(k + 1, closing))
-                               and self.lines[closing].strip().startswith(")")):
-                out[k] = [n for p in ps for n in ((p[2], p[3]) if p[3] is not None else (p[2],))]
-        return out
-
-    def _signature(self, s, h: int):
-        "Record what keeps the function `s`'s parameter list valid when lines of it go (`_signature_ok`)."
-        a = s.args
-        pos = a.posonlyargs + a.args
-        nd = len(pos) - len(a.defaults)
-        unit = lambda x: self.paramunit.get((id(s), x.arg), h)
-        self.sigs[id(s)] = ([(unit(x), i >= nd) for i, x in enumerate(pos)], [unit(x) for x in a.posonlyargs],
-                            [unit(x) for x in a.kwonlyargs] if a.vararg is None else None)
-
     def _inline(self, s, t, first: int, parent: int, heads, in_class: bool) -> int:
         """`if x: return y` (a block on its header's line, no `else`): one unit, header and block together. Its
         block's bindings are conditional (no plain binding, a branch binding for the flow horizon); a flow exit
@@ -361,22 +313,11 @@ class _Statements:
             return self._simple(s, t, parent, in_class)
         first = min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", [])]) - 1
         if t in (ast.FunctionDef, ast.AsyncFunctionDef):
-            end = self._header_end(first, s.body[0].lineno - 1, s.lineno - 1)
-            lines = self._parameter_lines(s, end, in_class) if not self.bad else {}
-            split = {id(x) for xs in lines.values() for x in xs}
-            h = self._new(first, end, parent, s.decorator_list + [x for x in ast.iter_child_nodes(s.args) if id(x) not in split] +
-                          ([s.returns] if s.returns else []), in_class, (s.name,),
-                          [k for k in range(first, end + 1) if k not in lines and self.lines[k].strip()] if lines else None)
+            h = self._new(first, self._header_end(first, s.body[0].lineno - 1, s.lineno - 1), parent,
+                          s.decorator_list + [a for a in ast.iter_child_nodes(s.args)] + ([s.returns] if s.returns else []),
+                          in_class, (s.name,))
             self.keyline[h] = s.lineno - 1
             self.fheads[h] = id(s)
-            for k, nodes in sorted(lines.items()):
-                u = self._new(k, k, h, nodes, in_class)
-                self.fheads[u] = id(s)
-                self.paramof[u] = (s.name, id(s), h, [x.arg for x in nodes if type(x) is ast.arg])
-                for x in self.paramof[u][3]:
-                    self.paramunit[id(s), x] = u
-            if lines:
-                self._signature(s, h)
             if len(self.ulines[h]) > 1 + len(s.decorator_list):
                 self.shrinkable[h] = False  # a parameter line gone takes a binding `params` would still count
             self._define((s.name,), h, in_class)
@@ -583,9 +524,7 @@ class _Reads:
         if self._opaque(name, us):
             return False
         if scope and name in self.params.get(scope, ()):
-            p = self.paramunit.get((scope, name))
-            if p is None or p in us:
-                return True  # a parameter (one on a line of its own: while that line stays)
+            return True
         doms = [d for d in self.defs.get((name, scope), ()) if d in us]
         if not doms:
             return False
@@ -637,32 +576,6 @@ class _Reads:
                 return True
             a = self.parent[a]
         return False
-
-    def _parameters_gone(self, u: int, us, keep):
-        """Error lines once the parameter line `u` is gone: its parameters' reads left unbound (`_unbound`), when
-        nothing in the program names the function (no call, override or export can see its signature change) and
-        the parameter list stays valid (`judge` checks that first). None: lint it."""
-        name, f, h, names = self.paramof[u]
-        if name in self.loaders or name in self.attrnames or name in self.strreads or self.binders.get(name, set()) - {h}:
-            return None
-        out = set()
-        for x in names:
-            lines = self._unbound(x, f, us, keep)
-            if lines is None:
-                return None
-            out |= lines
-        return out
-
-    def _signature_ok(self, f, us) -> bool:
-        "Is the parameter list of function `f` still valid with only the units `us`: defaults last, a `/` or bare `*` not left alone?"
-        pos, posonly, kwonly = self.sigs[f]
-        seen = False
-        for v, default in pos:
-            if v in us:
-                if seen and not default:
-                    return False
-                seen = seen or default
-        return not (posonly and not any(v in us for v in posonly)) and not (kwonly and not any(v in us for v in kwonly))
 
     def _excusing(self, u: int, name: str, scope, us) -> bool:
         """Is unit `u`, binding `name` in `scope`, inside a `for` loop of an outer function that also holds a present
@@ -728,8 +641,6 @@ class _Judge:
                 return None  # part of a statement: the syntax may change
             if any(k in us for k in self.kids[u]):
                 return None  # a header without its block
-        if self.paramof and any(u in self.paramof and not self._signature_ok(self.paramof[u][1], us) for u in gone):
-            return None  # a parameter list left invalid: a syntax error before any other
         emptied = self._emptied(us, gone)
         if emptied is None:
             return None
@@ -739,11 +650,6 @@ class _Judge:
         for u in gone:
             if self.risky[u]:
                 return None
-            if u in self.paramof:
-                lines = self._parameters_gone(u, us, keep)
-                if lines is None:
-                    return None
-                errs |= lines
             flow = flow or self.exitrisk[u]
             for name, scope in self.binds[u]:
                 if name in self.declared or self._excusing(u, name, scope, us):
@@ -800,11 +706,7 @@ class Units(_Records, _Blocks, _Statements, _Bindings, _Shape, _Reads, _Judge):
         self.keepone = []  # units the model cannot judge without a member: a `match` without cases, an import without names
         self.name_units = {}  # a multi-line `from` import's unit -> its units of one line of names (`_split_import`)
         self.nameline = set()  # those units
-        self.fheads = {}  # a function's header unit, and its parameter line units -> its scope (`params` key)
-        self.paramof = {}  # a line of a function's parameters, as a unit -> (function name, scope, header unit, parameter names)
-        self.paramunit = {}  # (scope, parameter name) -> its line's unit, for the parameters on a line of their own
-        self.sigs = {}  # scope -> what `_signature_ok` checks
-        self.attrnames = set()  # every attribute name the program reads or stores
+        self.fheads = {}  # a function's header unit -> its scope (`params` key)
         self.loops = set()  # `for` loop units (header, or the whole loop on one line)
         self.binds, self.abinds, self.aloads, self.returns, self.risky = [], [], [], [], []
         self.exitrisk = []  # flow exits whose deletion only the function flow check can judge (`_flow_risk`)
