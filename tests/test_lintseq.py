@@ -355,3 +355,13 @@ def test_global_never_bound_is_undefined():
     assert [(e.line, e.code) for e in PylintLinter().check(state)] == [(4, "E0602")]
     assert [(e.line, e.code) for e in FAST.check(state)] == [(4, "E0602")]
     assert not FAST.check("tok = None\n\n\n" + state)
+
+
+def test_official_sampler_bench_names_what_it_needs(tmp_path):
+    "The side-by-side bench needs a checkout of the paper's repository; a wrong folder is named with what to pass."
+    import subprocess
+    import sys
+    from pathlib import Path
+    bench = Path(__file__).resolve().parent.parent / "bench" / "lintseq_official.py"
+    r = subprocess.run([sys.executable, str(bench), "--official", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode != 0 and str(tmp_path) in r.stderr and "upiterbarg/lintseq" in r.stderr
