@@ -564,26 +564,25 @@ class _Reads:
             return None
         return {self.idx[k] for v, k in self.readat.get(name, ()) if v in readers and self.idx[k] in keep}
 
+    def _loops_of(self, u: int):
+        "The `for` loop units that are unit `u` or hold it, innermost first."
+        while u != -1:
+            if u in self.loops:
+                yield u
+            u = self.parent[u]
+
     def _looped(self, v: int, binders) -> bool:
         "Is the unit `v` (or a unit holding it) a `for` loop that holds one of `binders`? pylint excuses undefined names there."
-        a = v
-        while a != -1:
-            if a in self.loops and any(self._holds(a, b) for b in binders):
-                return True
-            a = self.parent[a]
-        return False
+        return any(self._holds(a, b) for a in self._loops_of(v) for b in binders)
 
     def _excusing(self, u: int, name: str, scope, us) -> bool:
         """Is unit `u`, binding `name` in `scope`, inside a `for` loop of an outer function that also holds a present
         read of the name? pylint (and the full check) excuses an undefined name read in a `for` loop that stores the
         name anywhere inside, nested functions included: deleting the store can turn that read into an error."""
-        a = self.parent[u]
-        while a != -1:
-            if a in self.loops and self.uscope[a] != scope and \
-                    any(v in us and self._holds(a, v) for v, _ in self.loaders.get(name, ())):
-                return True
-            a = self.parent[a]
-        return False
+        if not self.loops:
+            return False
+        reads = [v for v, _ in self.loaders.get(name, ()) if v in us]
+        return any(self.uscope[a] != scope and any(self._holds(a, v) for v in reads) for a in self._loops_of(self.parent[u]))
 
     def _holds(self, a: int, b: int) -> bool:
         "Is unit `b` unit `a` or inside it?"
